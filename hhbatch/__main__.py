@@ -1,0 +1,3 @@
+from hhbatch.cli import main
+
+raise SystemExit(main())

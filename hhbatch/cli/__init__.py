@@ -1,0 +1,87 @@
+"""The ``hhbatch`` command: parse, call the core, render. Nothing here decides anything.
+
+Each subcommand lives in its own module exposing ``register(subparsers)`` (which sets
+``func`` on its parser) so no single file grows into a 3,000-line cli.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from hhbatch import __version__
+from hhbatch.cli import exitcodes
+from hhbatch.errors import HhbatchError
+
+# Order is the order shown in --help.
+COMMAND_MODULES = ("validate",)
+
+DESCRIPTION = """\
+Turn a spreadsheet into a batch of AI videos on the HappyHorse Customer API.
+
+One row of the sheet is one video. hhbatch checks every row against the API's documented limits
+before a single credit is spent, uploads the files rows point at, submits the jobs under the rate
+limit, waits for them, and writes status and video links into a results sheet. Run the same
+command again to resume an interrupted batch: nothing is ever submitted twice.
+"""
+
+EPILOG = """\
+getting started:
+  hhbatch run samples/campaign.xlsx --sandbox --yes   try the bundled sample on a local fake server
+  hhbatch validate campaign.xlsx                      check a sheet without sending anything
+
+credentials (for the real API):
+  HAPPYHORSE_API_KEY   your key (hh_live_...), from Dashboard / Settings / API Keys
+  HAPPYHORSE_BASE_URL  your HappyHorse domain, e.g. https://example.happyhorse.ai
+
+exit codes:
+  0 all rows ready (or valid)    1 some rows failed, invalid or unknown    2 usage or input error
+  3 authentication error         4 out of credits                          130 interrupted
+
+Run 'hhbatch COMMAND --help' for each command's options and an example.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hhbatch",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"hhbatch {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"hhbatch.cli.{name}").register(subparsers)
+    return parser
+
+
+def _make_console_safe() -> None:
+    """A GBK Windows console cannot print every character; replace rather than crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # pragma: no cover - detached or odd streams
+                pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _make_console_safe()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return exitcodes.USAGE
+    try:
+        return int(func(args))
+    except HhbatchError as err:
+        print(f"hhbatch: {err}", file=sys.stderr)
+        return exitcodes.for_error(err)
+    except KeyboardInterrupt:
+        print("hhbatch: interrupted.", file=sys.stderr)
+        return exitcodes.INTERRUPTED

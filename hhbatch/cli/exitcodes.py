@@ -1,0 +1,20 @@
+"""Exit codes, documented in ``hhbatch --help`` and the README."""
+
+from __future__ import annotations
+
+from hhbatch.errors import AuthError, HhbatchError, InsufficientCredits
+
+OK = 0  # every row ready (run) or valid (validate)
+ROWS_NOT_OK = 1  # some rows failed, invalid, unknown or still pending
+USAGE = 2  # bad command line, config or manifest
+AUTH = 3  # missing or rejected API key
+NO_CREDITS = 4  # ran out of credits; rerun after a top-up
+INTERRUPTED = 130  # Ctrl-C
+
+
+def for_error(err: HhbatchError) -> int:
+    if isinstance(err, AuthError):
+        return AUTH
+    if isinstance(err, InsufficientCredits):
+        return NO_CREDITS
+    return USAGE

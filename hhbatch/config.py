@@ -1,0 +1,85 @@
+"""``hhbatch.yaml``: per-campaign settings that a marketing team edits, never the API key.
+
+Looked up beside the manifest unless ``--config`` names a file. Every key is optional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hhbatch import spec
+from hhbatch.errors import ConfigError
+
+CONFIG_FILENAME = "hhbatch.yaml"
+
+
+@dataclass
+class Config:
+    base_url: str | None = None
+    # Defaults for any create field (or file column) when a row leaves the cell empty.
+    defaults: dict[str, Any] = field(default_factory=dict)
+    # Extra header names per field, e.g. {"durationSec": ["Länge", "秒数"]}.
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    sheet: str | None = None
+    rate: float = 5.0  # requests per second to start from; adapts down on 429
+    concurrency: int = 8
+    poll_interval: float = 5.0
+    megabyte: int = spec.MEGABYTE
+    source: Path | None = None  # the file it came from, if any
+
+
+_KNOWN_KEYS = {
+    "base_url", "defaults", "aliases", "sheet", "rate", "concurrency", "poll_interval", "megabyte",
+}
+
+
+def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
+    """Load ``explicit`` (must exist) or ``hhbatch.yaml`` beside the manifest (may be absent)."""
+    path = explicit
+    if path is None and manifest is not None:
+        candidate = Path(manifest).resolve().parent / CONFIG_FILENAME
+        path = candidate if candidate.is_file() else None
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except FileNotFoundError as err:
+        raise ConfigError(f"Config file {path} does not exist.") from err
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"Config file {path} could not be read: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Config file {path} must be a mapping of settings, e.g. 'rate: 5'.")
+    if "api_key" in raw or "apiKey" in raw:
+        raise ConfigError(
+            f"Config file {path} holds an API key; remove it and set HAPPYHORSE_API_KEY instead."
+        )
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"Config file {path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(_KNOWN_KEYS))}."
+        )
+    config = Config(source=path)
+    try:
+        if raw.get("base_url") is not None:
+            config.base_url = str(raw["base_url"]).rstrip("/")
+        config.defaults = dict(raw.get("defaults") or {})
+        config.aliases = {
+            str(k): [str(a) for a in (v if isinstance(v, list) else [v])]
+            for k, v in (raw.get("aliases") or {}).items()
+        }
+        if raw.get("sheet") is not None:
+            config.sheet = str(raw["sheet"])
+        for name, kind in (("rate", float), ("concurrency", int), ("poll_interval", float),
+                           ("megabyte", int)):
+            if raw.get(name) is not None:
+                setattr(config, name, kind(raw[name]))
+    except (TypeError, ValueError, AttributeError) as err:
+        raise ConfigError(f"Config file {path}: {err}") from err
+    if config.rate <= 0 or config.concurrency < 1 or config.poll_interval <= 0:
+        raise ConfigError(f"Config file {path}: rate, concurrency and poll_interval must be positive.")
+    return config
