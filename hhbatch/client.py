@@ -1,0 +1,523 @@
+"""Async client for the four HappyHorse operations; the only module that touches httpx.
+
+Why a boundary: everything behind it sees typed results (``Presign``, ``CreatedVideo``, ``Video``)
+or typed errors from :mod:`hhbatch.errors`, never an ``httpx`` exception or a raw status code.
+``_status_error`` turns status + envelope into the class of ``errors.STATUS_ERROR_CLASSES``;
+``_connection_error`` decides whether a network failure proves the request never left (the one
+case in which a create may be repeated, see :mod:`hhbatch.retry`).
+
+Two HTTP clients, on purpose: API calls carry ``Authorization: Bearer`` and go through the shared
+rate limiter; the PUT to the presigned storage URL lives on another host, must never see the key,
+and is not counted against the API's rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import httpx
+
+from hhbatch import __version__, retry, spec
+from hhbatch.errors import (
+    STATUS_ERROR_CLASSES,
+    ApiConnectionError,
+    ApiError,
+    ApiStatusError,
+    ApiTimeout,
+    RateLimited,
+    UploadError,
+    UsageError,
+)
+from hhbatch.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"hhbatch/{__version__}"
+# Room for ~50 concurrent API requests plus uploads without queueing on the pool.
+POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30.0)
+UPLOAD_CHUNK_SIZE = 256 * 1024
+# The first lines of a non-JSON error body are enough to recognise a proxy's HTML page.
+ERROR_SNIPPET_CHARS = 200
+
+# Limiter kinds: the limiter serves these round-robin so polling never starves submission.
+KIND_PRESIGN = "presign"
+KIND_CREATE = "create"
+KIND_POLL = "poll"
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class Presign:
+    """Answer of ``POST /api/v1/uploads/presign``: where to PUT the bytes, the key to pass on."""
+
+    upload_url: str
+    key: str
+    public_url: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class CreatedVideo:
+    """Answer of ``POST /api/v1/videos``: the job exists and its credits are spent."""
+
+    id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Video:
+    """Answer of ``GET /api/v1/videos/{id}``. ``status`` may be any string ("statuses include")."""
+
+    id: str
+    status: str
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    error_message: str | None = None
+    ready_at: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def terminal(self) -> bool:
+        """Ready or failed; any other status (documented or not) means keep polling."""
+        return self.status in spec.TERMINAL_STATUSES
+
+
+# ------------------------------------------------------------------------------ secrets
+def mask_api_key(key: str) -> str:
+    """``hh_live_abcdef…1234`` → ``hh_live_…1234``: enough to tell keys apart, useless to steal."""
+    if not key:
+        return "(none)"
+    prefix = spec.API_KEY_PREFIX if key.startswith(spec.API_KEY_PREFIX) else ""
+    secret = key[len(prefix) :]
+    tail = secret[-4:] if len(secret) >= 16 else ""
+    return f"{prefix}…{tail}"
+
+
+class _Scrubber:
+    """Replaces the API key in any text that may reach a message, a log line or a repr."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+        self._masked = mask_api_key(key)
+
+    def __call__(self, text: str) -> str:
+        if self._key and self._key in text:
+            return text.replace(self._key, self._masked)
+        return text
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+    def exception(self, err: BaseException) -> BaseException:
+        """Scrub an exception's args in place (it stays the ``__cause__`` of what we raise)."""
+        err.args = tuple(self(a) if isinstance(a, str) else a for a in err.args)
+        return err
+
+
+# ------------------------------------------------------------------------------ the client
+class ApiClient:
+    """The four operations of the HappyHorse Customer API, with retries and rate limiting.
+
+    Use as ``async with ApiClient(...) as client:`` or call ``await client.aclose()``.
+    ``transport`` replaces the network for both the API and the storage host (tests pass an
+    ``httpx.MockTransport``); ``storage_transport`` replaces it for storage only.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        limiter: RateLimiter | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_retries: int = retry.DEFAULT_MAX_RETRIES,
+        *,
+        storage_transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        rng: Callable[[], float] | None = None,
+        upload_chunk_size: int = UPLOAD_CHUNK_SIZE,
+    ) -> None:
+        self.base_url = _normalise_base_url(base_url)
+        key = (api_key or "").strip()
+        self._scrub = _Scrubber(key)
+        if key and (not key.isascii() or any(c.isspace() for c in key)):
+            raise UsageError(
+                f"The API key {mask_api_key(key)} contains spaces or non-ASCII characters; "
+                "copy it again from Dashboard / Settings / API Keys."
+            )
+        self.api_key_masked = mask_api_key(key)
+        self.limiter = limiter if limiter is not None else RateLimiter()
+        self.policy = retry.RetryPolicy(max_retries=max_retries)
+        self._sleep = sleep if sleep is not None else self.limiter.sleep
+        self._rng = rng if rng is not None else self.limiter.rng
+        self._chunk_size = upload_chunk_size
+
+        api_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if key:  # an empty key sends no header, so the server answers missing_api_key
+            api_headers["Authorization"] = f"Bearer {key}"
+        self._api = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=api_headers,
+            timeout=httpx.Timeout(timeout),
+            limits=POOL_LIMITS,
+            transport=transport,
+            follow_redirects=False,
+        )
+        # No default headers beyond the User-Agent: the presigned URL is its own credential.
+        self._storage = httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout),
+            limits=POOL_LIMITS,
+            transport=storage_transport if storage_transport is not None else transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"ApiClient({self.base_url!r}, key={self.api_key_masked!r})"
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+        await self._storage.aclose()
+
+    # -------------------------------------------------------------- the four operations
+    async def presign(self, kind: str, content_type: str, size_bytes: int) -> Presign:
+        """Ask for a short-lived upload URL for a file of exactly ``size_bytes``."""
+        body = {"kind": kind, "contentType": content_type, "sizeBytes": int(size_bytes)}
+        data = await self._call("POST", spec.PRESIGN_PATH, KIND_PRESIGN, json=body, idempotent=True)
+        upload_url, key = data.get("uploadUrl"), data.get("key")
+        if not isinstance(upload_url, str) or not isinstance(key, str) or not upload_url or not key:
+            raise ApiConnectionError(
+                "The presign answer has no uploadUrl or key; try again later.", request_sent=True
+            )
+        return Presign(
+            upload_url=upload_url,
+            key=key,
+            public_url=_opt_str(data.get("publicUrl")),
+            kind=str(data.get("kind") or kind),
+        )
+
+    async def create_video(self, body: dict[str, Any]) -> CreatedVideo:
+        """Start a job (credits are spent now). Retried only when nothing can have been created."""
+        data = await self._call("POST", spec.VIDEOS_PATH, KIND_CREATE, json=body, idempotent=False)
+        video_id = data.get("id")
+        if not isinstance(video_id, str) or not video_id:
+            # The server accepted the request but we cannot tell which job it made: unknown.
+            raise ApiConnectionError(
+                "The create answer carries no video id; the job may exist.", request_sent=True
+            )
+        return CreatedVideo(id=video_id, status=str(data.get("status") or spec.STATUS_QUEUED))
+
+    async def get_video(self, video_id: str) -> Video:
+        """Read one job's status and, once ready, its links."""
+        path = f"{spec.VIDEOS_PATH}/{quote(str(video_id), safe='')}"
+        data = await self._call("GET", path, KIND_POLL, idempotent=True)
+        status = data.get("status")
+        return Video(
+            id=str(data.get("id") or video_id),
+            status=status if isinstance(status, str) else ("" if status is None else str(status)),
+            video_url=_opt_str(data.get("videoUrl")),
+            thumbnail_url=_opt_str(data.get("thumbnailUrl")),
+            error_message=_opt_str(data.get("errorMessage")),
+            ready_at=_opt_str(data.get("readyAt")),
+            raw=data,
+        )
+
+    async def upload(
+        self,
+        presign: Presign,
+        path: Path,
+        content_type: str,
+        size_bytes: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """PUT the file to the presigned URL, streamed from disk, without the API key.
+
+        ``progress(n)`` is called with each chunk's size as it is sent; when a failed attempt is
+        repeated, it is first called with minus the bytes that attempt had reported, so a progress
+        bar never counts a byte twice. A 403 (or a 400 that says so) means the URL expired:
+        ``UploadError(expired=True)`` tells the caller to presign again.
+        """
+        path = Path(path)
+        try:
+            actual = path.stat().st_size
+        except OSError as err:
+            raise UploadError(f"Cannot read {path}: {err.strerror or err}") from err
+        if actual != size_bytes:
+            raise UploadError(
+                f"{path} is {actual} bytes but was presigned for {size_bytes}; "
+                "it changed since it was checked."
+            )
+        headers = {"Content-Type": content_type, "Content-Length": str(size_bytes)}
+        attempt = 0
+        while True:
+            sent = [0]
+
+            def report(n: int, sent: list[int] = sent) -> None:
+                sent[0] += n
+                if progress is not None:
+                    progress(n)
+
+            try:
+                await self._put_once(presign.upload_url, path, size_bytes, headers, report)
+                return
+            except UploadError as err:
+                if not (_upload_retryable(err) and attempt < self.policy.max_retries):
+                    raise
+                if sent[0] and progress is not None:
+                    progress(-sent[0])
+                delay = retry.backoff_delay(
+                    attempt,
+                    rng=self._rng,
+                    initial=self.policy.initial_delay,
+                    maximum=self.policy.max_delay,
+                )
+                log.debug(
+                    "upload of %s failed (%s); retry %d in %.2fs",
+                    path.name,
+                    err,
+                    attempt + 1,
+                    delay,
+                )
+                attempt += 1
+                await self._sleep(delay)
+
+    # -------------------------------------------------------------- plumbing
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        *,
+        json: dict[str, Any] | None = None,
+        idempotent: bool,
+    ) -> dict[str, Any]:
+        """One API operation: limiter, send, map, and retry as :mod:`hhbatch.retry` allows."""
+        attempt = 0
+        while True:
+            await self.limiter.acquire(kind)
+            try:
+                return await self._send_once(method, path, json)
+            except ApiError as err:
+                if isinstance(err, RateLimited):
+                    self.limiter.on_rate_limited(err.retry_after)
+                if not self.policy.should_retry(err, attempt=attempt, idempotent=idempotent):
+                    raise
+                delay = self.policy.delay(err, attempt=attempt, rng=self._rng)
+                log.debug(
+                    "%s %s failed (%s); retry %d in %.2fs",
+                    method,
+                    path,
+                    type(err).__name__,
+                    attempt + 1,
+                    delay,
+                )
+                attempt += 1
+                if delay > 0:
+                    await self._sleep(delay)
+
+    async def _send_once(
+        self, method: str, path: str, json: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        try:
+            response = await self._api.request(method, path, json=json)
+        except httpx.HTTPError as err:
+            self._raise_connection_error(err, f"{method} {path}")
+        log.debug("%s %s -> %d", method, path, response.status_code)
+        if response.status_code != 429 and response.status_code < 500:
+            self.limiter.on_success()  # answered without throttling us, nor struggling
+        if not response.is_success:
+            raise self._status_error(response)
+        try:
+            data = response.json()
+        except ValueError as err:
+            raise ApiConnectionError(
+                f"{method} {path}: the answer (HTTP {response.status_code}) is not JSON.",
+                request_sent=True,
+            ) from err
+        if not isinstance(data, dict):
+            raise ApiConnectionError(
+                f"{method} {path}: the answer (HTTP {response.status_code}) is not a JSON object.",
+                request_sent=True,
+            )
+        return data
+
+    def _status_error(self, response: httpx.Response) -> ApiStatusError:
+        """The one factory from an error response to the class for its code."""
+        status = response.status_code
+        envelope: dict[str, Any] | None = None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            envelope = self._scrub.value(data["error"])
+        where = f"{response.request.method} {response.request.url.path}"
+        if envelope is not None:
+            code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
+            message = envelope.get("message")
+            if not isinstance(message, str) or not message.strip():
+                message = f"HappyHorse answered HTTP {status} ({code or 'no code'}) to {where}."
+            body = envelope
+        else:
+            code = None
+            snippet = _snippet(self._scrub(response.text))
+            message = f"HappyHorse answered HTTP {status} to {where}" + (
+                f": {snippet}" if snippet else "."
+            )
+            if 300 <= status < 400:
+                message += " Check HAPPYHORSE_BASE_URL (redirects are not followed)."
+            body = {"raw": snippet} if snippet else {}
+        cls = STATUS_ERROR_CLASSES.get(code or "")
+        if cls is None and status == 429:
+            cls = RateLimited  # a gateway's 429 without the envelope is still a 429
+        kwargs: dict[str, Any] = {"status_code": status, "body": body}
+        if cls is None:
+            cls = ApiStatusError
+            kwargs["code"] = code or f"http_{status}"
+        elif code is not None and code != cls.code:
+            kwargs["code"] = code
+        retry_after = retry.retry_after_from_headers(response.headers)
+        if cls is RateLimited:
+            err: ApiStatusError = RateLimited(message, retry_after=retry_after, **kwargs)
+        else:
+            err = cls(message, **kwargs)
+            if retry_after is not None and status >= 500:
+                err.retry_after = retry_after  # type: ignore[attr-defined]
+        return err
+
+    def _raise_connection_error(self, err: httpx.HTTPError, where: str) -> NoReturn:
+        """Map an httpx failure: did the request provably never leave, or may the server have it?"""
+        self._scrub.exception(err)
+        detail = self._scrub(str(err)) or type(err).__name__
+        if isinstance(err, _NEVER_SENT):
+            raise ApiConnectionError(
+                f"Could not connect to {self.base_url} for {where}: {detail}", request_sent=False
+            ) from err
+        if isinstance(err, httpx.TimeoutException):
+            raise ApiTimeout(
+                f"{where}: no answer from {self.base_url} in time ({type(err).__name__}).",
+                request_sent=True,
+            ) from err
+        raise ApiConnectionError(
+            f"{where}: the connection to {self.base_url} broke after the request was sent: "
+            f"{detail}",
+            request_sent=True,
+        ) from err
+
+    async def _put_once(
+        self,
+        url: str,
+        path: Path,
+        size: int,
+        headers: dict[str, str],
+        report: Callable[[int], None],
+    ) -> None:
+        where = f"upload of {path.name}"
+        try:
+            request = self._storage.build_request(
+                "PUT",
+                url,
+                headers=headers,
+                content=_file_chunks(path, size, self._chunk_size, report),
+            )
+            response = await self._storage.send(request)
+        except httpx.InvalidURL as err:
+            raise UploadError(f"{where}: the presigned URL is not usable ({err}).") from err
+        except httpx.HTTPError as err:
+            kind = "timed out" if isinstance(err, httpx.TimeoutException) else "failed"
+            raise UploadError(f"{where} {kind}: {err or type(err).__name__}") from err
+        except OSError as err:
+            raise UploadError(f"{where}: cannot read the file ({err.strerror or err}).") from err
+        if response.is_success:
+            return
+        text = _snippet(response.text)
+        expired = response.status_code == 403 or (
+            response.status_code == 400 and "expire" in text.lower()
+        )
+        hint = " The upload URL expired or was refused; presign again." if expired else ""
+        raise UploadError(
+            f"{where}: storage answered HTTP {response.status_code}"
+            + (f": {text}" if text else ".")
+            + hint,
+            status_code=response.status_code,
+            expired=expired,
+        )
+
+
+# ------------------------------------------------------------------------------ helpers
+# Failures that happen before a single byte of the request reached the server.
+_NEVER_SENT = (
+    httpx.ConnectError,  # refused, DNS failure, TLS handshake failed
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,  # waited for a free connection of our own pool
+    httpx.ProxyError,  # the proxy refused to open the tunnel
+    httpx.UnsupportedProtocol,
+)
+
+
+def _upload_retryable(err: UploadError) -> bool:
+    """Network failures and storage 5xx are worth repeating with the same URL; refusals are not."""
+    if err.status_code is None:
+        return isinstance(err.__cause__, httpx.TransportError) and not isinstance(
+            err.__cause__, httpx.UnsupportedProtocol
+        )
+    return err.status_code >= 500 or err.status_code == 429
+
+
+async def _file_chunks(
+    path: Path, size: int, chunk_size: int, report: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    """Read ``path`` in chunks off the event loop; exactly ``size`` bytes, never the whole file."""
+    remaining = size
+    with path.open("rb") as handle:
+        while remaining > 0:
+            chunk = await asyncio.to_thread(handle.read, min(chunk_size, remaining))
+            if not chunk:
+                raise OSError(f"{path.name} became shorter while it was being uploaded")
+            remaining -= len(chunk)
+            yield chunk
+            report(len(chunk))
+
+
+def _normalise_base_url(base_url: str) -> str:
+    url = (base_url or "").strip().rstrip("/")
+    if url.endswith(spec.API_PREFIX):  # people paste the API root; the paths add it again
+        url = url[: -len(spec.API_PREFIX)].rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", url, flags=re.IGNORECASE):
+        raise UsageError(
+            f"The API address {base_url!r} is not an http(s) URL; set HAPPYHORSE_BASE_URL to "
+            "e.g. https://<your-domain>."
+        )
+    return url
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _snippet(text: str) -> str:
+    one_line = " ".join(text.split())
+    if len(one_line) > ERROR_SNIPPET_CHARS:
+        return one_line[: ERROR_SNIPPET_CHARS - 1] + "…"
+    return one_line
