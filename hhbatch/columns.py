@@ -26,7 +26,11 @@ RESULT_COLUMNS: tuple[ResultColumn, ...] = (
 VALIDATION_COLUMN = ResultColumn("validationErrors", "校验错误")
 LOCAL_FILE_COLUMN = ResultColumn("localFile", "本地文件")
 
-ALL_OUTPUT_COLUMNS: tuple[ResultColumn, ...] = (*RESULT_COLUMNS, VALIDATION_COLUMN, LOCAL_FILE_COLUMN)
+ALL_OUTPUT_COLUMNS: tuple[ResultColumn, ...] = (
+    *RESULT_COLUMNS,
+    VALIDATION_COLUMN,
+    LOCAL_FILE_COLUMN,
+)
 
 
 def header_for(column: ResultColumn, language: str) -> str:

@@ -33,7 +33,14 @@ class Config:
 
 
 _KNOWN_KEYS = {
-    "base_url", "defaults", "aliases", "sheet", "rate", "concurrency", "poll_interval", "megabyte",
+    "base_url",
+    "defaults",
+    "aliases",
+    "sheet",
+    "rate",
+    "concurrency",
+    "poll_interval",
+    "megabyte",
 }
 
 
@@ -61,7 +68,8 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(
-            f"Config file {path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(_KNOWN_KEYS))}."
+            f"Config file {path}: unknown setting {unknown[0]!r}; "
+            f"known: {', '.join(sorted(_KNOWN_KEYS))}."
         )
     config = Config(source=path)
     try:
@@ -74,12 +82,18 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
         }
         if raw.get("sheet") is not None:
             config.sheet = str(raw["sheet"])
-        for name, kind in (("rate", float), ("concurrency", int), ("poll_interval", float),
-                           ("megabyte", int)):
+        for name, kind in (
+            ("rate", float),
+            ("concurrency", int),
+            ("poll_interval", float),
+            ("megabyte", int),
+        ):
             if raw.get(name) is not None:
                 setattr(config, name, kind(raw[name]))
     except (TypeError, ValueError, AttributeError) as err:
         raise ConfigError(f"Config file {path}: {err}") from err
     if config.rate <= 0 or config.concurrency < 1 or config.poll_interval <= 0:
-        raise ConfigError(f"Config file {path}: rate, concurrency and poll_interval must be positive.")
+        raise ConfigError(
+            f"Config file {path}: rate, concurrency and poll_interval must be positive."
+        )
     return config

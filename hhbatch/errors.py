@@ -2,6 +2,7 @@
 
     HhbatchError
     ├── UsageError                    bad command-line or config input (exit 2)
+    ├── MissingCredentials            no API key / base URL in the environment (exit 3)
     ├── ConfigError                   hhbatch.yaml is unreadable or wrong
     ├── ManifestError                 the spreadsheet cannot be read at all (not a per-cell problem)
     ├── JournalError                  the local journal is unusable
@@ -35,6 +36,10 @@ class HhbatchError(Exception):
 
 
 class UsageError(HhbatchError):
+    pass
+
+
+class MissingCredentials(HhbatchError):
     pass
 
 

@@ -65,7 +65,12 @@ REFUSED_CONTENT_TYPES = {"audio/mp4": "convert it to MP3 or WAV first"}
 
 # File extension → content type, per kind (".webm" means video or audio depending on the column).
 EXTENSION_CONTENT_TYPES: dict[str, dict[str, str]] = {
-    "image": {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"},
+    "image": {
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".webp": "image/webp",
+    },
     "video": {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"},
     "audio": {".mp3": "audio/mpeg", ".wav": "audio/wav", ".webm": "audio/webm"},
 }
@@ -129,27 +134,68 @@ CAMERA_MOTIONS = (
 CREATE_FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
-        FieldSpec("prompt", "string", required=True, minimum=3, maximum=2000,
-                  description="What the video shows"),
+        FieldSpec(
+            "prompt",
+            "string",
+            required=True,
+            minimum=3,
+            maximum=2000,
+            description="What the video shows",
+        ),
         FieldSpec("style", "string", maximum=50, description="Visual style, e.g. cinematic"),
-        FieldSpec("durationSec", "integer", required=True, minimum=3, maximum=12,
-                  description="Length in seconds; your plan may allow less"),
-        FieldSpec("aspectRatio", "enum", choices=ASPECT_RATIOS, default="16:9",
-                  description="Frame shape"),
-        FieldSpec("resolution", "enum", choices=RESOLUTIONS, default="720p",
-                  description="Output resolution"),
-        FieldSpec("sourceImageKey", "key", upload_kind="image",
-                  description="First-frame / reference image"),
-        FieldSpec("lastFrameKey", "key", upload_kind="image",
-                  description="Last-frame image (not together with a first-frame image)"),
+        FieldSpec(
+            "durationSec",
+            "integer",
+            required=True,
+            minimum=3,
+            maximum=12,
+            description="Length in seconds; your plan may allow less",
+        ),
+        FieldSpec(
+            "aspectRatio", "enum", choices=ASPECT_RATIOS, default="16:9", description="Frame shape"
+        ),
+        FieldSpec(
+            "resolution",
+            "enum",
+            choices=RESOLUTIONS,
+            default="720p",
+            description="Output resolution",
+        ),
+        FieldSpec(
+            "sourceImageKey",
+            "key",
+            upload_kind="image",
+            description="First-frame / reference image",
+        ),
+        FieldSpec(
+            "lastFrameKey",
+            "key",
+            upload_kind="image",
+            description="Last-frame image (not together with a first-frame image)",
+        ),
         FieldSpec("referenceVideoKey", "key", upload_kind="video", description="Reference video"),
         FieldSpec("referenceAudioKey", "key", upload_kind="audio", description="Reference audio"),
-        FieldSpec("cameraMotion", "enum", choices=CAMERA_MOTIONS, default="none",
-                  description="Camera movement"),
-        FieldSpec("motionIntensity", "integer", minimum=1, maximum=5,
-                  description="How much movement, 1 to 5"),
-        FieldSpec("cfgScale", "number", minimum=0, maximum=1,
-                  description="How closely to follow the prompt, 0 to 1"),
+        FieldSpec(
+            "cameraMotion",
+            "enum",
+            choices=CAMERA_MOTIONS,
+            default="none",
+            description="Camera movement",
+        ),
+        FieldSpec(
+            "motionIntensity",
+            "integer",
+            minimum=1,
+            maximum=5,
+            description="How much movement, 1 to 5",
+        ),
+        FieldSpec(
+            "cfgScale",
+            "number",
+            minimum=0,
+            maximum=1,
+            description="How closely to follow the prompt, 0 to 1",
+        ),
     )
 }
 
@@ -164,7 +210,7 @@ FORBIDDEN_FIELDS = {
     "audioUrl": "upload the file first and pass its key",
 }
 
-# The manifest names a local file (or an existing key) in these columns; the request carries the key.
+# The manifest names a local file (or an existing key) in these columns; the request has the key.
 FILE_COLUMNS: dict[str, str] = {
     "sourceImage": "sourceImageKey",
     "lastFrame": "lastFrameKey",
@@ -273,5 +319,8 @@ def check_presign_body(body: Any, megabyte: int = MEGABYTE) -> tuple[str, str] |
             f"{content_type} is not accepted for {kind_name}; use {', '.join(kind.content_types)}",
         )
     if size > kind.max_bytes(megabyte):
-        return ("upload_file_too_large", f"{kind_name} uploads are limited to {kind.max_megabytes} MB")
+        return (
+            "upload_file_too_large",
+            f"{kind_name} uploads are limited to {kind.max_megabytes} MB",
+        )
     return None

@@ -7,6 +7,7 @@ Each subcommand lives in its own module exposing ``register(subparsers)`` (which
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -63,10 +64,8 @@ def _make_console_safe() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):  # detached or odd streams
                 reconfigure(errors="replace")
-            except (ValueError, OSError):  # pragma: no cover - detached or odd streams
-                pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:

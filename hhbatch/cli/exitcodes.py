@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hhbatch.errors import AuthError, HhbatchError, InsufficientCredits
+from hhbatch.errors import AuthError, HhbatchError, InsufficientCredits, MissingCredentials
 
 OK = 0  # every row ready (run) or valid (validate)
 ROWS_NOT_OK = 1  # some rows failed, invalid, unknown or still pending
@@ -13,7 +13,7 @@ INTERRUPTED = 130  # Ctrl-C
 
 
 def for_error(err: HhbatchError) -> int:
-    if isinstance(err, AuthError):
+    if isinstance(err, (AuthError, MissingCredentials)):
         return AUTH
     if isinstance(err, InsufficientCredits):
         return NO_CREDITS

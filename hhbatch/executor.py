@@ -1,0 +1,260 @@
+"""Uploads each distinct file once and submits each planned row exactly once.
+
+Why the create path looks the way it does: credits are charged the moment a job is created, and
+the API has no idempotency key. So the journal records the intent *before* the request leaves and
+the id right after; a create is repeated only when the request provably never reached the server
+(the client retries connect failures and 429s itself). Any other lost answer makes the row
+``unknown``, which only the user can turn into a resubmission (``--resubmit-unknown``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hhbatch import errors
+from hhbatch import journal as j
+from hhbatch.plan import Plan, RowPlan, UploadNeed
+
+UPLOAD_ATTEMPTS = 3  # presign again when a presigned URL expired or was refused
+
+
+class ExecutorEvents(Protocol):
+    def upload_progress(self, nbytes: int) -> None: ...
+    def upload_done(self, need: UploadNeed) -> None: ...
+    def submitted(self, rp: RowPlan, outcome: str) -> None: ...
+
+
+@dataclass
+class SubmitOutcome:
+    created: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    held: int = 0
+    out_of_credits: bool = False
+    auth_error: errors.AuthError | None = None
+    upload_failures: dict[str, str] = field(default_factory=dict)
+
+
+class Executor:
+    """Runs the submission half of a plan. ``on_created(rp, video_id)`` hands each new job to the
+    poller as soon as it exists, so polling overlaps submission."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        journal: j.Journal,
+        client: Any,  # hhbatch.client.ApiClient
+        events: ExecutorEvents,
+        *,
+        concurrency: int,
+        stop: asyncio.Event,
+        on_created: Callable[[RowPlan, str], None],
+        upload_concurrency: int = 3,
+    ) -> None:
+        self.plan = plan
+        self.journal = journal
+        self.client = client
+        self.events = events
+        self.stop = stop
+        self.on_created = on_created
+        self.outcome = SubmitOutcome()
+        self._create_slots = asyncio.Semaphore(max(1, concurrency))
+        self._upload_slots = asyncio.Semaphore(max(1, upload_concurrency))
+        self._uploads: dict[tuple[str, str, str], asyncio.Task[str]] = {}
+        self._halt = asyncio.Event()  # out of credits or auth failure: stop submitting
+
+    # --- public ------------------------------------------------------------------------------
+    async def run(self) -> SubmitOutcome:
+        for need in self.plan.uploads:
+            ident = (need.sha256, need.kind, need.content_type)
+            self._uploads[ident] = asyncio.ensure_future(self._upload(need))
+        tasks: list[asyncio.Task[None]] = []
+        for rp in self.plan.to_submit:
+            if self.stop.is_set() or self._halt.is_set():
+                break
+            await self._create_slots.acquire()
+            if self.stop.is_set() or self._halt.is_set():
+                self._create_slots.release()
+                break
+            tasks.append(asyncio.ensure_future(self._submit(rp)))
+        if tasks:
+            await asyncio.gather(*tasks)
+        for task in self._uploads.values():
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._uploads.values(), return_exceptions=True)
+        self._hold_unsent()
+        return self.outcome
+
+    # --- uploads -----------------------------------------------------------------------------
+    async def _upload(self, need: UploadNeed) -> str:
+        async with self._upload_slots:
+            last: Exception | None = None
+            for _ in range(UPLOAD_ATTEMPTS):
+                presign = await self.client.presign(need.kind, need.content_type, need.size)
+                try:
+                    await self.client.upload(
+                        presign,
+                        need.path,
+                        need.content_type,
+                        need.size,
+                        progress=self.events.upload_progress,
+                    )
+                except errors.UploadError as err:
+                    last = err
+                    if err.expired:
+                        continue  # the presigned URL ran out: ask for a fresh one
+                    raise
+                self.journal.record_upload(
+                    j.UploadRecord(
+                        need.sha256,
+                        need.kind,
+                        need.content_type,
+                        need.size,
+                        presign.key,
+                        presign.public_url,
+                    )
+                )
+                self.events.upload_done(need)
+                return presign.key
+            assert last is not None
+            raise last
+
+    async def _storage_keys(self, rp: RowPlan) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for api_field, ref in rp.row.files.items():
+            if ref.path is None:
+                keys[api_field] = ref.key
+                continue
+            ident = (ref.sha256, ref.kind, ref.content_type)
+            record = self.journal.get_upload(*ident)
+            if record is not None:
+                keys[api_field] = record.key
+                continue
+            task = self._uploads.get(ident)
+            if task is None:  # planned as reused, but the journal lost it: upload now
+                need = UploadNeed(ref.sha256, ref.kind, ref.content_type, ref.size, ref.path, 1)
+                task = self._uploads[ident] = asyncio.ensure_future(self._upload(need))
+            keys[api_field] = await asyncio.shield(task)
+        return keys
+
+    # --- creates -----------------------------------------------------------------------------
+    async def _submit(self, rp: RowPlan) -> None:
+        try:
+            if self.stop.is_set() or self._halt.is_set():
+                return
+            try:
+                keys = await self._storage_keys(rp)
+            except errors.AuthError as err:
+                self._auth_failed(err)
+                return
+            except (errors.ApiError, OSError) as err:
+                reason = f"Not submitted: uploading a file failed ({err}). Nothing was charged."
+                self.outcome.upload_failures[rp.row_key or ""] = reason
+                self.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, reason)
+                self.outcome.held += 1
+                self.events.submitted(rp, "held")
+                return
+            if self.stop.is_set() or self._halt.is_set():
+                return
+            await self._create(rp, build_body(rp.row.request, keys))
+        finally:
+            self._create_slots.release()
+
+    async def _create(self, rp: RowPlan, body: dict[str, Any]) -> None:
+        key = rp.row_key
+        self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
+        try:
+            created = await self.client.create_video(body)
+        except errors.InsufficientCredits:
+            self._halt.set()
+            self.outcome.out_of_credits = True
+            self.journal.record_not_sent(key, NOT_SUBMITTED_CREDITS)
+            self.outcome.held += 1
+            self.events.submitted(rp, "held")
+            return
+        except errors.AuthError as err:
+            self.journal.record_not_sent(key, f"Not submitted: {err}")
+            self._auth_failed(err)
+            return
+        except errors.PlanGateExceeded as err:
+            self.journal.record_rejected(key, plan_gate_sentence(err))
+            self.outcome.rejected += 1
+            self.events.submitted(rp, "rejected")
+            return
+        except errors.RateLimited as err:  # the client gave up retrying: provably not created
+            self.journal.record_not_sent(key, f"Not submitted: rate limited ({err}).")
+            self.outcome.held += 1
+            self.events.submitted(rp, "held")
+            return
+        except errors.ApiConnectionError as err:
+            if not err.request_sent:
+                self.journal.record_not_sent(key, f"Not submitted: could not connect ({err}).")
+                self.outcome.held += 1
+                self.events.submitted(rp, "held")
+                return
+            self._unknown(rp, f"the answer was lost ({err})")
+            return
+        except errors.ApiStatusError as err:
+            if err.status_code >= 500:
+                self._unknown(rp, f"the server answered {err.status_code} ({err})")
+                return
+            self.journal.record_rejected(key, f"The API refused this row: {err}")
+            self.outcome.rejected += 1
+            self.events.submitted(rp, "rejected")
+            return
+        self.journal.record_created(key, created.id, created.status)
+        self.outcome.created += 1
+        self.events.submitted(rp, "created")
+        self.on_created(rp, created.id)
+
+    def _unknown(self, rp: RowPlan, what: str) -> None:
+        self.journal.record_unknown(
+            rp.row_key,
+            f"Unknown whether this video was created (and charged): {what}. It was not "
+            "resubmitted; check your HappyHorse dashboard, then rerun with --resubmit-unknown "
+            "if it is not there.",
+        )
+        self.outcome.unknown += 1
+        self.events.submitted(rp, "unknown")
+
+    def _auth_failed(self, err: errors.AuthError) -> None:
+        self.outcome.auth_error = err
+        self._halt.set()
+
+    def _hold_unsent(self) -> None:
+        """Rows planned but never sent (halted or stopped) keep a reason in the sheet."""
+        if not (self.outcome.out_of_credits or self.stop.is_set()):
+            return
+        reason = NOT_SUBMITTED_CREDITS if self.outcome.out_of_credits else NOT_SUBMITTED_STOPPED
+        jobs = self.journal.jobs()
+        for rp in self.plan.to_submit:
+            job = jobs.get(rp.row_key)
+            fresh_hold = job is not None and job.state == j.HELD
+            if job is None or (fresh_hold and rp.row_key not in self.outcome.upload_failures):
+                self.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, reason)
+
+
+NOT_SUBMITTED_CREDITS = (
+    "Not submitted: the account ran out of credits. Top up, then run the same command again."
+)
+NOT_SUBMITTED_STOPPED = (
+    "Not submitted: the run was stopped. Run the same command again to continue."
+)
+
+
+def build_body(request: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
+    """The create-video JSON: the row's normalised fields plus the storage keys of its files."""
+    body = {name: value for name, value in request.items() if value is not None}
+    body.update(keys)
+    return body
+
+
+def plan_gate_sentence(err: errors.PlanGateExceeded) -> str:
+    setting = err.field or "a setting of this row"
+    needed = f"the {err.required_plan} plan" if err.required_plan else "a higher plan"
+    current = f" (your plan: {err.current_plan})" if err.current_plan else ""
+    return f"Your plan does not allow {setting}: it needs {needed}{current}."

@@ -1,0 +1,384 @@
+"""The durable local journal: the source of truth for what was uploaded and what was created.
+
+Why SQLite (standard library): every state change is one transaction, fsynced before the next
+network call, so a kill -9 at any instant leaves a consistent file. The create protocol is
+
+    record_intent(row)   -- committed BEFORE the request leaves ("submitting")
+    POST /api/v1/videos
+    record_created(row, id)  -- committed right after the answer
+
+A row found in ``submitting`` when a batch is opened again means the process died while the create
+was in flight: nobody can know whether the server made the job (there is no idempotency key and
+no list endpoint), so it becomes ``unknown`` and is never resubmitted without the user saying so.
+
+The journal also holds the batch lock: ``locking_mode=EXCLUSIVE`` makes the first write take an
+OS-level lock on the file that is held until the connection closes (or the process dies), so a
+second run on the same batch is refused, on every platform SQLite runs on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hhbatch.errors import BatchLocked, JournalError
+
+SCHEMA_VERSION = 1
+
+# Journal states of a row. ``pending`` rows have no record at all, or a record in ``held``.
+SUBMITTING = "submitting"  # intent recorded, answer not (yet) recorded
+SUBMITTED = "submitted"  # the server gave an id; not yet terminal
+READY = "ready"
+FAILED = "failed"  # the server's job failed (errorMessage)
+REJECTED = "rejected"  # the create was refused (invalid_input, plan gate): nothing charged
+UNKNOWN = "unknown"  # the create may or may not have happened
+HELD = "held"  # not sent (out of credits, connection never made, upload failed): submit next run
+
+IN_FLIGHT_STATES = frozenset({SUBMITTED})
+TERMINAL_STATES = frozenset({READY, FAILED})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (
+    sha256 TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    public_url TEXT,
+    uploaded_at REAL NOT NULL,
+    PRIMARY KEY (sha256, kind, content_type)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    row_key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    sheet_row INTEGER,
+    request TEXT,
+    state TEXT NOT NULL,
+    video_id TEXT,
+    status TEXT,
+    video_url TEXT,
+    thumbnail_url TEXT,
+    ready_at TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    submitted_at REAL,
+    finished_at REAL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_video_id ON jobs (video_id);
+"""
+
+
+@dataclass
+class UploadRecord:
+    sha256: str
+    kind: str
+    content_type: str
+    size: int
+    key: str
+    public_url: str | None
+
+
+@dataclass
+class JobRecord:
+    row_key: str
+    fingerprint: str
+    sheet_row: int | None
+    request: dict[str, Any] | None
+    state: str
+    video_id: str | None
+    status: str | None
+    video_url: str | None
+    thumbnail_url: str | None
+    ready_at: str | None
+    error: str | None
+    attempts: int
+    submitted_at: float | None
+    finished_at: float | None
+
+
+_JOB_COLUMNS = (
+    "row_key, fingerprint, sheet_row, request, state, video_id, status, video_url, thumbnail_url,"
+    " ready_at, error, attempts, submitted_at, finished_at"
+)
+
+
+def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
+    values = list(row)
+    values[3] = json.loads(values[3]) if values[3] else None
+    return JobRecord(*values)
+
+
+class Journal:
+    """One batch's journal file. Open with :meth:`open`; use as a context manager."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, base_url: str | None, exclusive: bool = True) -> Journal:
+        """Open (or create) the journal for a batch and take the batch lock.
+
+        ``base_url`` is recorded on first use: ids from one server mean nothing to another, so
+        resuming a batch against a different server is refused rather than silently resubmitted.
+        ``None`` (a dry run without credentials) neither checks nor records it.
+        """
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise JournalError(f"Cannot open the batch journal {path}: {err}") from err
+        journal = cls(path, db)
+        try:
+            if exclusive:
+                db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            # Writing takes the lock now, so a second run is refused before it does anything.
+            journal._init_meta(base_url)
+        except sqlite3.OperationalError as err:
+            db.close()
+            if "locked" in str(err) or "busy" in str(err):
+                raise BatchLocked(
+                    f"Another hhbatch run is working on this batch (journal {path} is locked). "
+                    "Wait for it to finish, or stop it, then run again."
+                ) from err
+            raise JournalError(f"The batch journal {path} is unusable: {err}") from err
+        except sqlite3.DatabaseError as err:
+            db.close()
+            raise JournalError(
+                f"The batch journal {path} is damaged ({err}). Move it aside to start the batch "
+                "afresh; rows already created would then be created again, so check the results "
+                "sheet first."
+            ) from err
+        return journal
+
+    def _init_meta(self, base_url: str | None) -> None:
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        version = int(meta.get("schema_version", SCHEMA_VERSION))
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"The batch journal {self.path} was written by a newer hhbatch; upgrade hhbatch."
+            )
+        recorded = meta.get("base_url")
+        if recorded is not None and base_url is not None and recorded != base_url:
+            raise JournalError(
+                f"This batch was started against {recorded}, not {base_url}. Video ids from one "
+                "server mean nothing to another: use the same HAPPYHORSE_BASE_URL, or copy the "
+                "manifest into a new folder to start a separate batch."
+            )
+        with self._tx():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                [
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created_at", str(time.time())),
+                    *([("base_url", base_url)] if base_url is not None else []),
+                ],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tx(self) -> sqlite3.Connection:
+        """``with self._tx():`` — one durable transaction (the connection's context manager
+        commits, or rolls back on error)."""
+        return _Transaction(self._db)  # type: ignore[return-value]
+
+    # --- uploads -----------------------------------------------------------------------------
+    def get_upload(self, sha256: str, kind: str, content_type: str) -> UploadRecord | None:
+        row = self._db.execute(
+            "SELECT sha256, kind, content_type, size, key, public_url FROM uploads"
+            " WHERE sha256 = ? AND kind = ? AND content_type = ?",
+            (sha256, kind, content_type),
+        ).fetchone()
+        return UploadRecord(*row) if row else None
+
+    def record_upload(self, record: UploadRecord) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads"
+                " (sha256, kind, content_type, size, key, public_url, uploaded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.sha256,
+                    record.kind,
+                    record.content_type,
+                    record.size,
+                    record.key,
+                    record.public_url,
+                    time.time(),
+                ),
+            )
+
+    def forget_upload(self, sha256: str, kind: str, content_type: str) -> None:
+        """The server no longer knows this key (expired): upload again next time."""
+        with self._tx():
+            self._db.execute(
+                "DELETE FROM uploads WHERE sha256 = ? AND kind = ? AND content_type = ?",
+                (sha256, kind, content_type),
+            )
+
+    # --- jobs --------------------------------------------------------------------------------
+    def jobs(self) -> dict[str, JobRecord]:
+        rows = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs").fetchall()
+        return {row[0]: _job_from_row(row) for row in rows}
+
+    def job(self, row_key: str) -> JobRecord | None:
+        row = self._db.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE row_key = ?", (row_key,)
+        ).fetchone()
+        return _job_from_row(row) if row else None
+
+    def recover_interrupted(self) -> list[str]:
+        """Rows whose create was in flight when a previous run died become ``unknown``."""
+        keys = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT row_key FROM jobs WHERE state = ?", (SUBMITTING,)
+            ).fetchall()
+        ]
+        if keys:
+            self._set_many(
+                keys,
+                state=UNKNOWN,
+                error=(
+                    "A previous run stopped while this row's create request was in flight, so "
+                    "it may or may not have been created (and charged). It was not resubmitted; "
+                    "rerun with --resubmit-unknown to create it again."
+                ),
+            )
+        return keys
+
+    def record_intent(
+        self, row_key: str, fingerprint: str, sheet_row: int, request: dict[str, Any]
+    ) -> None:
+        """Durably note that a create is about to be sent. Must be called before the request."""
+        now = time.time()
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO jobs (row_key, fingerprint, sheet_row, request, state, attempts,"
+                " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT(row_key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                " sheet_row = excluded.sheet_row, request = excluded.request,"
+                " state = excluded.state, attempts = jobs.attempts + 1, video_id = NULL,"
+                " status = NULL, video_url = NULL, thumbnail_url = NULL, ready_at = NULL,"
+                " error = NULL, submitted_at = excluded.submitted_at, finished_at = NULL,"
+                " updated_at = excluded.updated_at",
+                (row_key, fingerprint, sheet_row, json.dumps(request), SUBMITTING, now, now),
+            )
+
+    def record_created(self, row_key: str, video_id: str, status: str | None) -> None:
+        self._set_many([row_key], state=SUBMITTED, video_id=video_id, status=status, error=None)
+
+    def record_not_sent(self, row_key: str, reason: str) -> None:
+        """The create provably never reached the server: the row may be submitted again."""
+        self._set_many([row_key], state=HELD, error=reason)
+
+    def record_held(self, row_key: str, fingerprint: str, sheet_row: int, reason: str) -> None:
+        """A row that was not sent this run (e.g. out of credits), with the reason to show."""
+        now = time.time()
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO jobs (row_key, fingerprint, sheet_row, state, error, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(row_key) DO UPDATE SET"
+                " state = excluded.state, error = excluded.error, sheet_row = excluded.sheet_row,"
+                " updated_at = excluded.updated_at WHERE jobs.state IN (?, ?, ?)",
+                (row_key, fingerprint, sheet_row, HELD, reason, now, HELD, REJECTED, FAILED),
+            )
+
+    def record_unknown(self, row_key: str, reason: str) -> None:
+        self._set_many([row_key], state=UNKNOWN, error=reason)
+
+    def record_rejected(self, row_key: str, error: str) -> None:
+        self._set_many([row_key], state=REJECTED, error=error, finished_at=time.time())
+
+    def record_status(
+        self,
+        row_key: str,
+        *,
+        status: str,
+        video_url: str | None,
+        thumbnail_url: str | None,
+        ready_at: str | None,
+        error: str | None,
+        state: str,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "status": status,
+            "video_url": video_url,
+            "thumbnail_url": thumbnail_url,
+            "ready_at": ready_at,
+            "error": error,
+            "state": state,
+        }
+        if state in TERMINAL_STATES:
+            fields["finished_at"] = time.time()
+        self._set_many([row_key], **fields)
+
+    def adopt(self, row_key: str, fingerprint: str, sheet_row: int, video_id: str) -> None:
+        """A row of a results sheet carries a video id the journal does not know (journal lost or
+        moved): take the id as created rather than create the video again."""
+        now = time.time()
+        with self._tx():
+            self._db.execute(
+                "INSERT OR IGNORE INTO jobs (row_key, fingerprint, sheet_row, state, video_id,"
+                " attempts, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
+                (row_key, fingerprint, sheet_row, SUBMITTED, video_id, now),
+            )
+
+    def update_sheet_rows(self, positions: Iterable[tuple[str, int]]) -> None:
+        with self._tx():
+            self._db.executemany(
+                "UPDATE jobs SET sheet_row = ? WHERE row_key = ?",
+                [(sheet_row, key) for key, sheet_row in positions],
+            )
+
+    def reset_unknown(self, row_keys: Iterable[str]) -> None:
+        """The user said to resubmit these unknown rows (``--resubmit-unknown``)."""
+        self._set_many(list(row_keys), state=HELD, error=None, video_id=None)
+
+    def _set_many(self, row_keys: list[str], **fields: Any) -> None:
+        if not row_keys:
+            return
+        fields["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = list(fields.values())
+        with self._tx():
+            self._db.executemany(
+                f"UPDATE jobs SET {assignments} WHERE row_key = ?",
+                [(*values, key) for key in row_keys],
+            )
+
+
+class _Transaction:
+    """Explicit BEGIN/COMMIT on an autocommit connection, so every change is one transaction."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")

@@ -1,0 +1,222 @@
+"""What a run would do, computed as data before anything is sent (pip-tools' diff-then-sync).
+
+``build_plan`` matches the manifest's rows to the journal and decides, for every row, one action.
+``--dry-run`` prints the plan; ``run`` executes exactly the rows the plan says to submit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hhbatch import journal as j
+from hhbatch.identity import fingerprint, row_keys
+
+# Row actions.
+SUBMIT = "submit"  # will be created this run
+WAIT = "wait"  # created earlier, still generating: poll it
+DONE = "done"  # ready
+FAILED = "failed"  # generation failed or the create was refused (see --retry-failed)
+UNKNOWN = "unknown"  # a create whose outcome is unknown (see --resubmit-unknown)
+INVALID = "invalid"  # the loader found problems: never sent
+EDITED = "edited"  # inputs changed after the row was created: reported, not resubmitted
+LATER = "later"  # eligible, but beyond --limit: the next run takes it
+
+# Journal states that may have cost credits: an edit to such a row must not silently resubmit.
+_CHARGED_STATES = frozenset({j.SUBMITTING, j.SUBMITTED, j.READY, j.FAILED, j.UNKNOWN})
+
+
+@dataclass
+class RowPlan:
+    row: Any  # hhbatch.loader.ManifestRow
+    action: str
+    row_key: str | None = None
+    fingerprint: str | None = None
+    job: j.JobRecord | None = None  # the journal record this row matched, if any
+    note: str | None = None  # why, for rows that are not submitted
+    adopt_video_id: str | None = None  # a results-sheet id unknown to the journal
+
+
+@dataclass
+class UploadNeed:
+    """One distinct file to upload (by content hash), and how many rows use it."""
+
+    sha256: str
+    kind: str
+    content_type: str
+    size: int
+    path: Path
+    rows: int = 0
+
+
+@dataclass
+class Plan:
+    rows: list[RowPlan]
+    uploads: list[UploadNeed] = field(default_factory=list)
+    uploads_reused: int = 0  # distinct files needed but already uploaded by an earlier run
+    recovered_unknown: int = 0  # rows found mid-create from a crashed run
+
+    def by_action(self, action: str) -> list[RowPlan]:
+        return [r for r in self.rows if r.action == action]
+
+    @property
+    def to_submit(self) -> list[RowPlan]:
+        return self.by_action(SUBMIT)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(r.action for r in self.rows))
+
+    def seconds_by_resolution(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for rp in self.to_submit:
+            totals[str(rp.row.request.get("resolution", "720p"))] += int(
+                rp.row.request.get("durationSec", 0)
+            )
+        return dict(totals)
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(u.size for u in self.uploads)
+
+
+@dataclass
+class PlanOptions:
+    retry_failed: bool = False
+    resubmit_unknown: bool = False
+    resubmit_edited: bool = False
+    limit: int | None = None
+    # Video ids already in a results sheet are trusted (polled, never recreated) unless the run
+    # is against a fresh sandbox, whose ids die with it.
+    trust_sheet_ids: bool = True
+
+
+def build_plan(
+    manifest: Any, journal: j.Journal, options: PlanOptions, *, recovered: int = 0
+) -> Plan:
+    """Decide one action per row. Reads the journal; changes nothing except adopting ids
+    found in a results sheet (so they are polled, never recreated)."""
+    jobs = journal.jobs()
+    by_video_id = {job.video_id: job for job in jobs.values() if job.video_id}
+    valid_rows = [row for row in manifest.rows if row.valid]
+    fps = [fingerprint(row) for row in valid_rows]
+    keys = dict(zip((id(r) for r in valid_rows), zip(row_keys(fps), fps, strict=True), strict=True))
+    matched_keys = {key for key, _ in keys.values() if key in jobs}
+    orphans_by_sheet_row = {
+        job.sheet_row: job
+        for key, job in jobs.items()
+        if key not in matched_keys and job.state in _CHARGED_STATES and job.sheet_row is not None
+    }
+
+    plans: list[RowPlan] = []
+    for row in manifest.rows:
+        if not row.valid:
+            plans.append(RowPlan(row, INVALID, note=_first_error(row)))
+            continue
+        key, fp = keys[id(row)]
+        job = jobs.get(key)
+        previous_id = (row.previous or {}).get("videoId") or None
+        if not options.trust_sheet_ids:
+            previous_id = None
+        if job is None:
+            plans.append(
+                _unmatched(row, key, fp, previous_id, by_video_id, orphans_by_sheet_row, options)
+            )
+            continue
+        plans.append(_matched(row, key, fp, job, options))
+
+    _apply_limit(plans, options.limit)
+    plan = Plan(plans, recovered_unknown=recovered)
+    _plan_uploads(plan, journal)
+    return plan
+
+
+def _matched(row: Any, key: str, fp: str, job: j.JobRecord, options: PlanOptions) -> RowPlan:
+    rp = RowPlan(row, SUBMIT, key, fp, job)
+    if job.state == j.SUBMITTED:
+        rp.action = WAIT
+    elif job.state == j.READY:
+        rp.action = DONE
+    elif job.state in (j.FAILED, j.REJECTED):
+        rp.action = SUBMIT if options.retry_failed else FAILED
+        rp.note = job.error
+    elif job.state in (j.UNKNOWN, j.SUBMITTING):
+        rp.action = SUBMIT if options.resubmit_unknown else UNKNOWN
+        rp.note = job.error
+    return rp
+
+
+def _unmatched(
+    row: Any,
+    key: str,
+    fp: str,
+    previous_id: str | None,
+    by_video_id: dict[str, j.JobRecord],
+    orphans_by_sheet_row: dict[int, j.JobRecord],
+    options: PlanOptions,
+) -> RowPlan:
+    """A row the journal has never seen with these inputs: new, edited, or from a lost journal."""
+    old = by_video_id.get(previous_id) if previous_id else None
+    if old is None and previous_id is None:
+        old = orphans_by_sheet_row.get(row.sheet_row)
+    if old is not None and not options.resubmit_edited:
+        what = f"video {old.video_id}" if old.video_id else "a video"
+        return RowPlan(
+            row,
+            EDITED,
+            key,
+            fp,
+            old,
+            note=(
+                f"This row was changed after it was submitted as {what}; it was not "
+                "submitted again. Run with --resubmit-edited to create the edited version."
+            ),
+        )
+    if previous_id and old is None:
+        # The results sheet says this row was created, but the journal does not know it (lost
+        # or moved journal). Trust the sheet: poll the id, never create the video a second time.
+        return RowPlan(row, WAIT, key, fp, adopt_video_id=previous_id)
+    return RowPlan(row, SUBMIT, key, fp)
+
+
+def _apply_limit(plans: list[RowPlan], limit: int | None) -> None:
+    if limit is None:
+        return
+    submitting = 0
+    for rp in plans:
+        if rp.action == SUBMIT:
+            submitting += 1
+            if submitting > limit:
+                rp.action = LATER
+                rp.note = f"Not submitted this run (--limit {limit}); the next run takes it."
+
+
+def _plan_uploads(plan: Plan, journal: j.Journal) -> None:
+    needs: dict[tuple[str, str, str], UploadNeed] = {}
+    reused: set[tuple[str, str, str]] = set()
+    for rp in plan.to_submit:
+        for ref in rp.row.files.values():
+            if ref.path is None:
+                continue  # an existing storage key, passed through
+            ident = (ref.sha256, ref.kind, ref.content_type)
+            if ident in needs or ident in reused:
+                if ident in needs:
+                    needs[ident].rows += 1
+                continue
+            if journal.get_upload(*ident) is not None:
+                reused.add(ident)
+                continue
+            needs[ident] = UploadNeed(
+                ref.sha256, ref.kind, ref.content_type, ref.size, Path(ref.path), rows=1
+            )
+    plan.uploads = list(needs.values())
+    plan.uploads_reused = len(reused)
+
+
+def _first_error(row: Any) -> str:
+    errors = [p.message for p in row.problems if p.severity == "error"]
+    if not errors:
+        return "invalid row"
+    extra = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return errors[0] + extra

@@ -1,0 +1,319 @@
+"""Polls in-flight jobs and turns journal state into the cells of the results sheet.
+
+Why polls are scheduled rather than looped: the rate limit is shared with submission, and with
+real generation taking minutes, polling every job every few seconds would eat the whole budget.
+Each job is polled when it is *likely* done: once a few jobs have finished, the poller learns how
+long generation takes and first asks at that point, then every ``poll_interval`` (with jitter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hhbatch import errors, spec
+from hhbatch import journal as j
+from hhbatch.columns import RESULT_COLUMNS, header_for
+from hhbatch.plan import EDITED, INVALID, LATER, Plan
+
+# Learn from this many finished jobs before trusting the estimate.
+_MIN_SAMPLES = 5
+_ESTIMATE_QUANTILE = 0.75
+
+
+class PollEvents(Protocol):
+    def finished(self, row_key: str, status: str) -> None: ...
+    def status_seen(self, row_key: str, status: str) -> None: ...
+
+
+@dataclass(order=True)
+class _Due:
+    at: float
+    seq: int
+    row_key: str
+    video_id: str
+    created_at: float
+
+
+class Poller:
+    """Keeps a heap of in-flight jobs ordered by when each should next be polled."""
+
+    def __init__(
+        self,
+        journal: j.Journal,
+        client: Any,
+        events: PollEvents,
+        *,
+        poll_interval: float,
+        concurrency: int,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.journal = journal
+        self.client = client
+        self.events = events
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.rng = rng
+        self.polls = 0
+        self.finished_count = 0
+        self.auth_error: errors.AuthError | None = None
+        self._heap: list[_Due] = []
+        self._seq = 0
+        self._durations: list[float] = []
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._changed = asyncio.Event()
+        self._active: set[asyncio.Task[None]] = set()
+        self._once = False
+
+    # --- feeding -----------------------------------------------------------------------------
+    def add(self, row_key: str, video_id: str, *, just_created: bool) -> None:
+        now = self.clock()
+        delay = self._first_delay() if just_created else 0.0
+        self._push(now + delay, row_key, video_id, created_at=now if just_created else now - 1e9)
+
+    @property
+    def pending(self) -> int:
+        return len(self._heap) + len(self._active)
+
+    def _reschedule(self, item: _Due) -> None:
+        if not self._once:
+            at = self.clock() + self._jitter(self.poll_interval)
+            self._push(at, item.row_key, item.video_id, item.created_at)
+
+    def _push(self, at: float, row_key: str, video_id: str, created_at: float) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, _Due(at, self._seq, row_key, video_id, created_at))
+        self._changed.set()
+
+    def _jitter(self, seconds: float) -> float:
+        return seconds * (0.9 + 0.2 * self.rng())
+
+    def _first_delay(self) -> float:
+        if len(self._durations) >= _MIN_SAMPLES:
+            ordered = sorted(self._durations[-200:])
+            estimate = ordered[int(_ESTIMATE_QUANTILE * (len(ordered) - 1))]
+            return max(estimate, self.poll_interval * 0.2)
+        return self._jitter(self.poll_interval)
+
+    # --- running -----------------------------------------------------------------------------
+    async def run(
+        self,
+        *,
+        keep_going: Callable[[], bool],
+        deadline: float | None,
+        should_stop: Callable[[], bool] = lambda: False,
+        once: bool = False,
+    ) -> None:
+        """Poll until nothing is in flight and ``keep_going()`` is false, or the deadline.
+
+        ``once``: ask each job exactly one time (``hhbatch status``), do not reschedule.
+        """
+        self._once = once
+        while True:
+            if self.auth_error is not None or should_stop():
+                break
+            if deadline is not None and self.clock() >= deadline:
+                break
+            if not self._heap:
+                if not self._active and not keep_going():
+                    break
+                await self._wait_for_change(None if deadline is None else deadline - self.clock())
+                continue
+            due = self._heap[0].at - self.clock()
+            if due > 0:
+                limit = due if deadline is None else min(due, deadline - self.clock())
+                await self._wait_for_change(limit)
+                continue
+            await self._slots.acquire()
+            item = heapq.heappop(self._heap)
+            task = asyncio.ensure_future(self._poll(item))
+            self._active.add(task)
+            task.add_done_callback(self._active.discard)
+        for task in list(self._active):
+            task.cancel()
+        await asyncio.gather(*self._active, return_exceptions=True)
+
+    async def _wait_for_change(self, timeout: float | None) -> None:
+        self._changed.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout=timeout)
+
+    def wake(self) -> None:
+        self._changed.set()
+
+    async def _poll(self, item: _Due) -> None:
+        try:
+            try:
+                video = await self.client.get_video(item.video_id)
+            except errors.AuthError as err:
+                self.auth_error = err
+                self._changed.set()
+                return
+            except errors.NotFound:
+                self.journal.record_status(
+                    item.row_key,
+                    status="not_found",
+                    video_url=None,
+                    thumbnail_url=None,
+                    ready_at=None,
+                    error=(
+                        f"The API does not know video {item.video_id} for this key (not_found). "
+                        "Was the batch started with another API key?"
+                    ),
+                    state=j.SUBMITTED,
+                )
+                self.events.status_seen(item.row_key, "not_found")
+                return
+            except errors.ApiError:
+                # Transient trouble after the client's own retries: ask again later.
+                self._reschedule(item)
+                return
+            finally:
+                self.polls += 1
+            self._record(item, video)
+        finally:
+            self._slots.release()
+            self._changed.set()
+
+    def _record(self, item: _Due, video: Any) -> None:
+        status = str(video.status or "")
+        if status in spec.TERMINAL_STATUSES:
+            state = j.READY if status == spec.STATUS_READY else j.FAILED
+            self.journal.record_status(
+                item.row_key,
+                status=status,
+                video_url=video.video_url,
+                thumbnail_url=video.thumbnail_url,
+                ready_at=video.ready_at,
+                error=video.error_message if state == j.FAILED else None,
+                state=state,
+            )
+            age = self.clock() - item.created_at
+            if 0 < age < 1e8:
+                self._durations.append(age)
+            self.finished_count += 1
+            self.events.finished(item.row_key, status)
+            return
+        # queued, processing, or a status the page does not list: still in progress.
+        self.journal.record_status(
+            item.row_key,
+            status=status,
+            video_url=video.video_url,
+            thumbnail_url=video.thumbnail_url,
+            ready_at=None,
+            error=None,
+            state=j.SUBMITTED,
+        )
+        self.events.status_seen(item.row_key, status)
+        self._reschedule(item)
+
+
+# --- the results sheet -------------------------------------------------------------------------
+# Status words written to the sheet for rows that have no server status.
+SHEET_INVALID = "invalid"
+SHEET_NOT_SUBMITTED = "not submitted"
+SHEET_UNKNOWN = "unknown"
+SHEET_SUBMITTING = "submitting"
+SHEET_FAILED = "failed"
+
+
+@dataclass
+class RowResult:
+    status: str
+    video_id: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    ready_at: str | None = None
+    error: str | None = None
+
+
+def row_result(action: str, note: str | None, job: j.JobRecord | None) -> RowResult:
+    """What the sheet says for one row, from the plan's action and the journal's record."""
+    if action == INVALID:
+        return RowResult(SHEET_INVALID, error=note)
+    if job is None:
+        return RowResult(SHEET_NOT_SUBMITTED, error=note)
+    result = RowResult(
+        status=job.status or SHEET_SUBMITTING,
+        video_id=job.video_id,
+        video_url=job.video_url,
+        thumbnail_url=job.thumbnail_url,
+        ready_at=job.ready_at,
+        error=job.error,
+    )
+    if job.state == j.REJECTED:
+        result.status = SHEET_FAILED
+    elif job.state == j.UNKNOWN:
+        result.status = SHEET_UNKNOWN
+    elif job.state == j.HELD:
+        result.status = SHEET_NOT_SUBMITTED
+    elif job.state == j.SUBMITTING:
+        result.status = SHEET_SUBMITTING
+    if action == EDITED or (action == LATER and job.state == j.HELD):
+        result.error = note
+    return result
+
+
+def sheet_results(plan: Plan, journal: j.Journal) -> dict[int, RowResult]:
+    """Every row of the plan, keyed by its sheet row, with the journal's latest word."""
+    jobs = journal.jobs()
+    by_video = {job.video_id: job for job in jobs.values() if job.video_id}
+    results = {}
+    for rp in plan.rows:
+        job = None
+        if rp.action == EDITED:
+            job = rp.job
+            if job is not None:
+                job = jobs.get(job.row_key, job)
+        elif rp.row_key is not None:
+            job = jobs.get(rp.row_key)
+            if job is None and rp.adopt_video_id:
+                job = by_video.get(rp.adopt_video_id)
+        results[rp.row.sheet_row] = row_result(rp.action, rp.note, job)
+    return results
+
+
+def summarize(results: dict[int, RowResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results.values():
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return counts
+
+
+def output_cells(
+    results: dict[int, RowResult], language: str, fills: dict[str, str]
+) -> tuple[list[str], dict[int, dict[str, Any]]]:
+    """The result columns (headers in the manifest's language) and their cells."""
+    from hhbatch.output import OutputCell  # the writer's cell type
+
+    headers = {column.name: header_for(column, language) for column in RESULT_COLUMNS}
+    rows: dict[int, dict[str, Any]] = {}
+    for sheet_row, r in results.items():
+        rows[sheet_row] = {
+            headers["status"]: OutputCell(r.status, fill=fills.get(_fill_key(r.status))),
+            headers["videoId"]: OutputCell(r.video_id),
+            headers["videoUrl"]: OutputCell(r.video_url, link=r.video_url),
+            headers["thumbnailUrl"]: OutputCell(r.thumbnail_url, link=r.thumbnail_url),
+            headers["readyAt"]: OutputCell(r.ready_at),
+            headers["error"]: OutputCell(r.error),
+        }
+    return list(headers.values()), rows
+
+
+def _fill_key(status: str) -> str:
+    if status in (
+        spec.STATUS_READY,
+        SHEET_FAILED,
+        SHEET_UNKNOWN,
+        SHEET_NOT_SUBMITTED,
+        SHEET_INVALID,
+    ):
+        return status
+    return "processing"

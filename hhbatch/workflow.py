@@ -1,0 +1,370 @@
+"""``hhbatch run`` and ``hhbatch status`` as plain functions: plan, confirm, apply, report.
+
+The CLI calls :func:`prepare` (load, validate, open the journal, plan), shows the plan and asks,
+then calls :meth:`Batch.execute`. Nothing here prints: progress goes to a ``Progress`` object the
+CLI supplies, and the outcome comes back as a :class:`RunReport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from hhbatch import errors, spec
+from hhbatch import journal as j
+from hhbatch.config import Config, load_config
+from hhbatch.executor import Executor, SubmitOutcome
+from hhbatch.plan import WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_plan
+from hhbatch.reconciler import Poller, RowResult, output_cells, sheet_results, summarize
+
+RESULTS_SUFFIX = ".results"
+JOURNAL_DIRNAME = ".hhbatch"
+# Refresh the sheet at most this often, and so that writing takes at most ~5% of the run.
+MIN_REFRESH_SECONDS = 5.0
+REFRESH_COST_FACTOR = 20.0
+
+
+class Progress(Protocol):
+    """What the core reports while it works; the CLI renders it (tqdm), tests record it."""
+
+    def upload_progress(self, nbytes: int) -> None: ...
+    def upload_done(self, need: UploadNeed) -> None: ...
+    def submitted(self, rp: RowPlan, outcome: str) -> None: ...
+    def finished(self, row_key: str, status: str) -> None: ...
+    def status_seen(self, row_key: str, status: str) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+class NullProgress:
+    def upload_progress(self, nbytes: int) -> None: ...
+    def upload_done(self, need: UploadNeed) -> None: ...
+    def submitted(self, rp: RowPlan, outcome: str) -> None: ...
+    def finished(self, row_key: str, status: str) -> None: ...
+    def status_seen(self, row_key: str, status: str) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    manifest: Path
+    out: Path | None = None
+    sheet: str | None = None
+    config_path: Path | None = None
+    sandbox: bool = False
+    rate: float | None = None
+    concurrency: int | None = None
+    poll_interval: float | None = None
+    wait: bool = True
+    wait_timeout: float | None = None
+    limit: int | None = None
+    retry_failed: bool = False
+    resubmit_unknown: bool = False
+    resubmit_edited: bool = False
+
+
+@dataclass
+class RunReport:
+    results: dict[int, RowResult]
+    counts: dict[str, int]
+    output_path: Path | None
+    submit: SubmitOutcome | None = None
+    interrupted: bool = False
+    timed_out: bool = False
+    polls: int = 0
+    requests: dict[str, Any] = field(default_factory=dict)
+    elapsed: float = 0.0
+    wrote_elsewhere: bool = False
+
+    @property
+    def all_ready(self) -> bool:
+        return bool(self.results) and all(
+            r.status == spec.STATUS_READY for r in self.results.values()
+        )
+
+
+def batch_name(manifest: Path) -> str:
+    stem = manifest.stem
+    return stem[: -len(RESULTS_SUFFIX)] if stem.endswith(RESULTS_SUFFIX) else stem
+
+
+def default_output_path(manifest: Path) -> Path:
+    suffix = ".csv" if manifest.suffix.lower() == ".csv" else manifest.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        suffix = ".xlsx"
+    return manifest.with_name(batch_name(manifest) + RESULTS_SUFFIX + suffix)
+
+
+def journal_path(manifest: Path) -> Path:
+    return manifest.resolve().parent / JOURNAL_DIRNAME / f"{batch_name(manifest)}.journal.sqlite"
+
+
+def resolve_credentials(config: Config) -> tuple[str, str]:
+    """The API key only ever comes from the environment; the base URL may come from config."""
+    key = os.environ.get(spec.ENV_API_KEY, "").strip()
+    base = (os.environ.get(spec.ENV_BASE_URL, "").strip() or config.base_url or "").rstrip("/")
+    if not key:
+        raise errors.MissingCredentials(
+            f"No API key: set {spec.ENV_API_KEY} to your key (Dashboard / Settings / API Keys), "
+            "or try the batch on the built-in sandbox with --sandbox."
+        )
+    if not base:
+        raise errors.MissingCredentials(
+            f"No API address: set {spec.ENV_BASE_URL} to your HappyHorse domain "
+            "(e.g. https://example.happyhorse.ai) or put base_url in hhbatch.yaml."
+        )
+    if not base.startswith(("http://", "https://")):
+        raise errors.UsageError(f"{spec.ENV_BASE_URL} must start with https:// (got {base!r}).")
+    return base, key
+
+
+class Batch:
+    """A loaded, planned batch holding its journal lock until closed."""
+
+    def __init__(
+        self,
+        options: RunOptions,
+        config: Config,
+        manifest: Any,
+        journal: j.Journal,
+        plan: Plan,
+        base_url: str,
+        api_key: str,
+        stack: ExitStack,
+    ) -> None:
+        self.options = options
+        self.config = config
+        self.manifest = manifest
+        self.journal = journal
+        self.plan = plan
+        self.base_url = base_url
+        self._api_key = api_key
+        self._stack = stack
+        self.output_path = options.out or default_output_path(options.manifest)
+        self._writer: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = threading.Event()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- stopping (thread-safe; called from a signal handler) ---------------------------------
+    def request_stop(self) -> None:
+        """Stop submitting and waiting; in-flight requests finish and the sheet is written."""
+        self._stop_requested.set()
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+
+    # --- results -----------------------------------------------------------------------------
+    def results(self) -> dict[int, RowResult]:
+        return sheet_results(self.plan, self.journal)
+
+    def write_sheet(self) -> Path:
+        """Write the results sheet now; returns where it went (elsewhere when locked)."""
+        from hhbatch.output import STATUS_FILLS, SheetWriter
+
+        if self._writer is None:
+            self._writer = SheetWriter.for_manifest(self.manifest)
+        columns, rows = output_cells(self.results(), self.manifest.language, STATUS_FILLS)
+        return self._writer.write(self.output_path, columns, rows)
+
+    # --- running -----------------------------------------------------------------------------
+    def execute(self, progress: Progress) -> RunReport:
+        return asyncio.run(self._execute(progress, submit=True))
+
+    def status_pass(self, progress: Progress) -> RunReport:
+        """One reconcile pass: poll each in-flight job once, update the sheet, submit nothing."""
+        return asyncio.run(self._execute(progress, submit=False))
+
+    async def _execute(self, progress: Progress, *, submit: bool) -> RunReport:
+        from hhbatch.client import ApiClient
+        from hhbatch.ratelimit import RateLimiter
+
+        started = time.monotonic()
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self._stop_requested.is_set():
+            self._stop.set()
+        opts, config = self.options, self.config
+        rate = opts.rate or config.rate
+        concurrency = opts.concurrency or config.concurrency
+        poll_interval = opts.poll_interval or config.poll_interval
+        limiter = RateLimiter(rate=rate)
+        client = ApiClient(self.base_url, self._api_key, limiter=limiter)
+        poller = Poller(
+            self.journal, client, progress, poll_interval=poll_interval, concurrency=concurrency
+        )
+        for rp in self.plan.rows:
+            if rp.action == WAIT:
+                if rp.adopt_video_id:
+                    self.journal.adopt(
+                        rp.row_key, rp.fingerprint, rp.row.sheet_row, rp.adopt_video_id
+                    )
+                    poller.add(rp.row_key, rp.adopt_video_id, just_created=False)
+                elif rp.job is not None and rp.job.video_id:
+                    poller.add(rp.row_key, rp.job.video_id, just_created=False)
+        self.journal.update_sheet_rows(
+            (rp.row_key, rp.row.sheet_row) for rp in self.plan.rows if rp.row_key and rp.job
+        )
+        executor = Executor(
+            self.plan,
+            self.journal,
+            client,
+            progress,
+            concurrency=concurrency,
+            stop=self._stop,
+            on_created=lambda rp, video_id: poller.add(rp.row_key, video_id, just_created=True),
+        )
+        report = RunReport(results={}, counts={}, output_path=None)
+        submitting = True
+        deadline = None if opts.wait_timeout is None else time.monotonic() + opts.wait_timeout
+
+        def keep_polling() -> bool:
+            return submitting and not self._stop.is_set()
+
+        async def submit_all() -> None:
+            nonlocal submitting
+            try:
+                if submit:
+                    report.submit = await executor.run()
+            finally:
+                submitting = False
+                poller.wake()
+
+        async def poll_all() -> None:
+            if not submit:
+                # one pass: every in-flight job is due now; stop when each was asked once
+                await poller.run(keep_going=lambda: False, deadline=None, once=True)
+                return
+            if not opts.wait:
+                return
+            await poller.run(
+                keep_going=keep_polling, deadline=deadline, should_stop=self._stop.is_set
+            )
+
+        refresher = asyncio.ensure_future(self._refresh_sheet_periodically(progress))
+        async with client:
+            stopper = asyncio.ensure_future(self._stop.wait())
+            work = asyncio.ensure_future(asyncio.gather(submit_all(), poll_all()))
+            await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                # Ctrl-C: the executor stops sending; in-flight requests get their answers.
+                poller.wake()
+                await work
+            stopper.cancel()
+            work.result()
+        refresher.cancel()
+        await asyncio.gather(refresher, return_exceptions=True)
+
+        auth_error = (report.submit.auth_error if report.submit else None) or poller.auth_error
+        report.interrupted = self._stop.is_set()
+        report.timed_out = deadline is not None and time.monotonic() >= deadline
+        report.polls = poller.polls
+        report.requests = limiter.stats()
+        report.output_path = self._final_write(progress)
+        report.wrote_elsewhere = report.output_path != self.output_path
+        report.results = self.results()
+        report.counts = summarize(report.results)
+        report.elapsed = time.monotonic() - started
+        if auth_error is not None:
+            raise auth_error
+        return report
+
+    async def _refresh_sheet_periodically(self, progress: Progress) -> None:
+        interval = MIN_REFRESH_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            began = time.monotonic()
+            try:
+                await asyncio.to_thread(self.write_sheet)
+            except errors.OutputError as err:
+                progress.message(str(err))
+            interval = max(MIN_REFRESH_SECONDS, (time.monotonic() - began) * REFRESH_COST_FACTOR)
+
+    def _final_write(self, progress: Progress) -> Path | None:
+        try:
+            written = self.write_sheet()
+        except errors.OutputError as err:
+            progress.message(str(err))
+            return None
+        if written != self.output_path:
+            progress.message(
+                f"{self.output_path} is open in another program or locked; "
+                f"the results were written to {written} instead."
+            )
+        return written
+
+
+def prepare(
+    options: RunOptions,
+    *,
+    load_manifest: Callable[..., Any] | None = None,
+    require_credentials: bool = True,
+) -> Batch:
+    """Load and validate the manifest, open the journal (taking the batch lock), and plan."""
+    from hhbatch.loader import load_manifest as default_loader
+
+    loader = load_manifest or default_loader
+    manifest_path = Path(options.manifest)
+    if not manifest_path.is_file():
+        raise errors.UsageError(f"{manifest_path} does not exist or is not a file.")
+    config = load_config(options.config_path, manifest_path)
+    manifest = loader(manifest_path, sheet=options.sheet or config.sheet, config=config)
+    stack = ExitStack()
+    try:
+        if options.sandbox:
+            base_url, api_key, path = _start_sandbox(stack)
+        else:
+            path = journal_path(manifest_path)
+            try:
+                base_url, api_key = resolve_credentials(config)
+            except errors.MissingCredentials:
+                if require_credentials:
+                    raise
+                base_url, api_key = "", ""  # a dry run needs no key
+        journal = stack.enter_context(j.Journal.open(path, base_url=base_url or None))
+        recovered = journal.recover_interrupted()
+        plan = build_plan(
+            manifest,
+            journal,
+            PlanOptions(
+                retry_failed=options.retry_failed,
+                resubmit_unknown=options.resubmit_unknown,
+                resubmit_edited=options.resubmit_edited,
+                limit=options.limit,
+                trust_sheet_ids=not options.sandbox,
+            ),
+            recovered=len(recovered),
+        )
+        if options.resubmit_unknown:
+            journal.reset_unknown(
+                rp.row_key for rp in plan.to_submit if rp.job and rp.job.state == j.UNKNOWN
+            )
+    except BaseException:
+        stack.close()
+        raise
+    return Batch(options, config, manifest, journal, plan, base_url, api_key, stack)
+
+
+def _start_sandbox(stack: ExitStack) -> tuple[str, str, Path]:
+    """A fresh local server for this run, and a fresh journal: its ids die with it."""
+    from hhbatch.sandbox import Sandbox, SandboxConfig
+
+    sandbox = stack.enter_context(Sandbox(SandboxConfig.demo()))
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hhbatch-sandbox-")))
+    return sandbox.base_url, sandbox.api_key, tmp / "journal.sqlite"
