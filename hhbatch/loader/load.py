@@ -1,0 +1,205 @@
+"""``load_manifest``: read the sheet, find the header, map the columns, validate every row.
+
+Why everything is collected instead of raised: a user fixing a 200-row sheet wants all 37
+problems in one pass, not one per run. Only a file that cannot be used at all raises
+:class:`ManifestError`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hhbatch import spec
+from hhbatch.columns import output_column_for_header
+from hhbatch.config import Config
+from hhbatch.errors import ManifestError
+from hhbatch.loader.files import FileChecker
+from hhbatch.loader.headers import HeaderMatcher, english_header, is_chinese
+from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, Problem
+from hhbatch.loader.normalize import cell_text, display, is_blank, normalize_field
+from hhbatch.loader.readers import RawSheet, read_sheet
+from hhbatch.loader.validate import Defaults, RowValidator, column_letter, field_message
+
+# How many non-empty rows may sit above the header (titles, notes) before we give up.
+_HEADER_SEARCH_ROWS = 10
+
+
+def load_manifest(
+    path: Path | str, *, sheet: str | None = None, config: Config | None = None
+) -> Manifest:
+    """Read and validate a manifest; raises ManifestError only when the file is unusable."""
+    path = Path(path)
+    config = config or Config()
+    raw = read_sheet(path, sheet if sheet is not None else config.sheet)
+    matcher = HeaderMatcher(config.aliases)
+    header_index, columns, problems = _find_header(raw, path, matcher)
+    manifest_dir = path.resolve().parent
+    checker = FileChecker(manifest_dir, config.megabyte)
+    defaults = _defaults(config, matcher, checker, manifest_dir, raw.sheet_name, problems)
+    validator = RowValidator(raw.sheet_name, columns, checker, defaults)
+    rows = []
+    width = len(columns)
+    for offset, cells in enumerate(raw.rows[header_index + 1 :], start=header_index + 2):
+        if all(is_blank(c) for c in cells[:width]):
+            continue
+        rows.append(validator.validate(offset, cells))
+    if not rows:
+        raise ManifestError(
+            f"{raw.sheet_name}: there are no rows below the header on row {header_index + 1}; "
+            "add one row per video.",
+            path=str(path),
+            sheet=raw.sheet_name,
+        )
+    return Manifest(
+        path=path,
+        format=raw.format,
+        sheet_name=raw.sheet_name,
+        header_row=header_index + 1,
+        columns=columns,
+        rows=rows,
+        problems=problems,
+        language=_language(columns),
+        csv_encoding=raw.csv_encoding,
+        csv_delimiter=raw.csv_delimiter,
+    )
+
+
+def _find_header(
+    raw: RawSheet, path: Path, matcher: HeaderMatcher
+) -> tuple[int, list[Column], list[Problem]]:
+    """The header is the first non-empty row, unless that is a title: then the first of the next
+    few non-empty rows that names a known column (a title row above the table is common)."""
+    first: int | None = None
+    tried = 0
+    for index, cells in enumerate(raw.rows):
+        if all(is_blank(c) for c in cells):
+            continue
+        if first is None:
+            first = index
+        columns, problems = _columns(raw, index, matcher)
+        if any(c.field or c.output for c in columns):
+            return index, columns, problems
+        tried += 1
+        if tried >= _HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise ManifestError(
+            f"Sheet {raw.sheet_name!r} of {path.name} is empty: put the headers on the first row "
+            "and one video per row below.",
+            path=str(path),
+            sheet=raw.sheet_name,
+        )
+    known = ", ".join(f'"{english_header(n)}"' for n in ("prompt", "durationSec"))
+    raise ManifestError(
+        f"Sheet {raw.sheet_name!r} of {path.name}: no header row found; the first non-empty row "
+        f"(row {first + 1}) must hold column names such as {known}.",
+        path=str(path),
+        sheet=raw.sheet_name,
+    )
+
+
+def _columns(
+    raw: RawSheet, header_index: int, matcher: HeaderMatcher
+) -> tuple[list[Column], list[Problem]]:
+    header_cells = raw.rows[header_index]
+    last = max(i for i, c in enumerate(header_cells) if not is_blank(c)) + 1
+    header_row = header_index + 1
+    columns: list[Column] = []
+    problems: list[Problem] = []
+    seen: dict[str, Column] = {}
+    for index, value in enumerate(header_cells[:last], start=1):
+        header = "" if is_blank(value) else cell_text(value)
+        letter = column_letter(index)
+        cell = f"{letter}{header_row}"
+        where = f"{raw.sheet_name}!{cell}"
+        output = output_column_for_header(header) if header else None
+        match = matcher.match(header) if header and output is None else None
+        field = match.field if match else None
+        if field is not None and field in seen:
+            first = seen[field]
+            raise ManifestError(
+                f"{where}: columns {first.letter} ({first.header!r}) and {letter} ({header!r}) "
+                f"both mean {field}; keep one of them.",
+                sheet=raw.sheet_name,
+            )
+        column = Column(index, letter, header, field, output)
+        if field is not None:
+            seen[field] = column
+        columns.append(column)
+        if match and match.ignored_reason:
+            problems.append(
+                Problem(
+                    WARNING,
+                    raw.sheet_name,
+                    cell,
+                    header_row,
+                    header,
+                    None,
+                    header,
+                    f"{where} ({header}): this column is ignored because {match.ignored_reason}.",
+                )
+            )
+        elif match and match.suggestion:
+            target = matcher.field_of_suggestion(match.suggestion)
+            problems.append(
+                Problem(
+                    WARNING,
+                    raw.sheet_name,
+                    cell,
+                    header_row,
+                    header,
+                    None,
+                    header,
+                    f"{where} ({header}): unknown column, kept as is; did you mean "
+                    f"{match.suggestion!r} ({target})?",
+                )
+            )
+    return columns, problems
+
+
+def _defaults(
+    config: Config,
+    matcher: HeaderMatcher,
+    checker: FileChecker,
+    manifest_dir: Path,
+    sheet: str,
+    problems: list[Problem],
+) -> Defaults:
+    """Normalise and check hhbatch.yaml defaults once; a bad one is a manifest-level error."""
+    defaults = Defaults()
+    base = config.source.resolve().parent if config.source is not None else manifest_dir
+    where = f"{config.source.name if config.source else 'hhbatch.yaml'} defaults"
+    for key, raw in config.defaults.items():
+        name = matcher.canonical(str(key))
+
+        def bad(text: str, name: str | None = name, raw: Any = raw, key: Any = key) -> None:
+            problems.append(
+                Problem(ERROR, sheet, None, None, None, name, raw, f"{where}, {key}: {text}")
+            )
+
+        if name is None:
+            bad(f"{key!r} is not a field, got {display(raw)}")
+            continue
+        if is_blank(raw):
+            continue
+        if name in spec.FILE_COLUMNS:
+            verdict = checker.check(name, cell_text(raw), base)
+            if verdict.error:
+                bad(verdict.error)
+            elif verdict.ref is not None:
+                defaults.files[spec.FILE_COLUMNS[name]] = verdict.ref
+            continue
+        value = normalize_field(name, raw)
+        message = field_message(name, raw, value)
+        if message:
+            bad(message)
+        else:
+            defaults.request[name] = value
+    return defaults
+
+
+def _language(columns: list[Column]) -> str:
+    named = [c.header for c in columns if c.field or c.output]
+    chinese = sum(1 for h in named if is_chinese(h))
+    return "zh" if chinese * 2 > len(named) else "en"

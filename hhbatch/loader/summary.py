@@ -1,0 +1,85 @@
+"""What a manifest amounts to: rows valid/invalid, seconds of video, files to upload.
+
+Why data and not text: ``hhbatch validate`` renders it as lines or JSON, and ``hhbatch run``
+shows the same figures in its plan before asking to spend credits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hhbatch import spec
+from hhbatch.loader.model import Manifest
+
+
+@dataclass
+class Summary:
+    rows_total: int
+    rows_valid: int
+    rows_invalid: int
+    errors: int
+    warnings: int
+    # Seconds of video the valid rows ask for, per resolution (API default applied).
+    seconds_by_resolution: dict[str, int] = field(default_factory=dict)
+    videos_by_resolution: dict[str, int] = field(default_factory=dict)
+    # Distinct local files the valid rows need uploaded (deduplicated by content).
+    files_to_upload: int = 0
+    upload_bytes: int = 0
+    uploads_by_kind: dict[str, int] = field(default_factory=dict)
+    storage_keys_reused: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return self.rows_invalid == 0 and self.errors == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rowsTotal": self.rows_total,
+            "rowsValid": self.rows_valid,
+            "rowsInvalid": self.rows_invalid,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "secondsByResolution": dict(self.seconds_by_resolution),
+            "videosByResolution": dict(self.videos_by_resolution),
+            "filesToUpload": self.files_to_upload,
+            "uploadBytes": self.upload_bytes,
+            "uploadsByKind": dict(self.uploads_by_kind),
+            "storageKeysReused": self.storage_keys_reused,
+            "valid": self.valid,
+        }
+
+
+def summarize(manifest: Manifest) -> Summary:
+    """Figures for the valid rows (what a run would submit) and counts of everything else."""
+    problems = manifest.all_problems()
+    valid_rows = [r for r in manifest.rows if r.valid]
+    default_resolution = spec.CREATE_FIELDS["resolution"].default
+    seconds: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
+    videos: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
+    uploads: dict[str, int] = {}
+    upload_kinds: dict[str, int] = {}
+    keys: set[str] = set()
+    for row in valid_rows:
+        resolution = row.request.get("resolution", default_resolution)
+        seconds[resolution] = seconds.get(resolution, 0) + int(row.request.get("durationSec", 0))
+        videos[resolution] = videos.get(resolution, 0) + 1
+        for ref in row.files.values():
+            if ref.key is not None:
+                keys.add(ref.key)
+            elif ref.sha256 is not None and ref.sha256 not in uploads:
+                uploads[ref.sha256] = ref.size or 0
+                upload_kinds[ref.kind] = upload_kinds.get(ref.kind, 0) + 1
+    return Summary(
+        rows_total=len(manifest.rows),
+        rows_valid=len(valid_rows),
+        rows_invalid=len(manifest.rows) - len(valid_rows),
+        errors=sum(1 for p in problems if p.is_error),
+        warnings=sum(1 for p in problems if not p.is_error),
+        seconds_by_resolution=seconds,
+        videos_by_resolution=videos,
+        files_to_upload=len(uploads),
+        upload_bytes=sum(uploads.values()),
+        uploads_by_kind=upload_kinds,
+        storage_keys_reused=len(keys),
+    )

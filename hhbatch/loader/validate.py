@@ -1,0 +1,201 @@
+"""Cells → request fields, files and problems, one row at a time.
+
+Why the verdict is delegated to :mod:`hhbatch.spec`: the sandbox server judges bodies with
+``spec.check_create_body`` and this module judges cells with ``spec.check_field`` on the
+normalised value, so a row the loader passes is a body the server accepts, by construction.
+This module only decides *what the user meant* and *how to say what is wrong*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hhbatch import spec
+from hhbatch.loader.files import FileChecker
+from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, english_header
+from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem
+from hhbatch.loader.normalize import (
+    cell_text,
+    display,
+    is_blank,
+    normalize_field,
+)
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 27 → AA (Excel's own naming), without importing openpyxl for it."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def describe(name: str, raw: Any, value: Any) -> str:
+    """The "got …" part of a message: what the user typed, as they would recognise it."""
+    spec_field = spec.CREATE_FIELDS[name]
+    if spec_field.type == "string" and isinstance(value, str):
+        preview = f" ({display(value, 40)})" if len(value) <= 40 else ""
+        return f"{len(value)} characters{preview}"
+    shown = display(value)
+    if isinstance(value, str) and not isinstance(raw, str) and display(raw) != shown:
+        return f"{shown} (the cell holds {display(raw)})"
+    return shown
+
+
+def field_message(name: str, raw: Any, value: Any) -> str | None:
+    """One-clause verdict for a normalised value, or None when the API would accept it."""
+    verdict = spec.check_field(name, value)
+    if verdict is None:
+        return None
+    if value is None:
+        return f"{name} is required, but the cell is empty"
+    return f"{name} must be {spec.CREATE_FIELDS[name].allowed()}, got {describe(name, raw, value)}"
+
+
+@dataclass
+class Defaults:
+    """hhbatch.yaml defaults, already normalised and checked (bad ones are dropped)."""
+
+    request: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, FileRef] = field(default_factory=dict)
+
+
+@dataclass
+class RowValidator:
+    """Validates every data row of one sheet against the columns found in its header."""
+
+    sheet: str
+    columns: list[Column]
+    checker: FileChecker
+    defaults: Defaults
+
+    def __post_init__(self) -> None:
+        self._request_columns = [
+            (c.index - 1, c)
+            for c in self.columns
+            if c.field is not None and c.field in spec.CREATE_FIELDS
+        ]
+        self._file_columns = [
+            (c.index - 1, c)
+            for c in self.columns
+            if c.field is not None and c.field in spec.FILE_COLUMNS
+        ]
+        self._output_columns = [(c.index - 1, c) for c in self.columns if c.output is not None]
+        present = {c.field for c in self.columns if c.field}
+        self._missing_required = [
+            name
+            for name, f in spec.CREATE_FIELDS.items()
+            if f.required and name not in present and name not in self.defaults.request
+        ]
+
+    def _problem(self, row: int, column: Column | None, name: str, raw: Any, text: str) -> Problem:
+        if column is None:
+            return Problem(
+                ERROR, self.sheet, None, row, None, name, raw, f"{self.sheet} row {row}: {text}"
+            )
+        cell = f"{column.letter}{row}"
+        return Problem(
+            ERROR,
+            self.sheet,
+            cell,
+            row,
+            column.header,
+            name,
+            raw,
+            f"{self.sheet}!{cell} ({column.header}): {text}",
+        )
+
+    def validate(self, sheet_row: int, cells: list[Any]) -> ManifestRow:
+        width = len(cells)
+        request: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for index, column in self._request_columns:
+            name = column.field or ""
+            raw = cells[index] if index < width else None
+            if is_blank(raw):
+                if name in self.defaults.request:
+                    request[name] = self.defaults.request[name]
+                    continue
+                value = None
+            else:
+                value = normalize_field(name, raw)
+            message = field_message(name, raw, value)
+            if message:
+                problems.append(self._problem(sheet_row, column, name, raw, message))
+            elif value is not None:
+                request[name] = value
+        for name, value in self.defaults.request.items():
+            request.setdefault(name, value)
+        for name in self._missing_required:
+            problems.append(
+                self._problem(
+                    sheet_row,
+                    None,
+                    name,
+                    None,
+                    f"{name} is required, but the sheet has no {english_header(name)!r} column "
+                    "and hhbatch.yaml sets no default",
+                )
+            )
+        files, file_cells = self._files(sheet_row, cells, problems)
+        self._exclusive(sheet_row, files, file_cells, problems)
+        previous = {}
+        for index, column in self._output_columns:
+            raw = cells[index] if index < width else None
+            if not is_blank(raw) and column.output is not None:
+                previous[column.output.name] = cell_text(raw)
+        return ManifestRow(sheet_row, request, files, previous, problems)
+
+    def _files(
+        self, sheet_row: int, cells: list[Any], problems: list[Problem]
+    ) -> tuple[dict[str, FileRef], dict[str, tuple[Column, Any]]]:
+        files: dict[str, FileRef] = {}
+        file_cells: dict[str, tuple[Column, Any]] = {}
+        for index, column in self._file_columns:
+            name = column.field or ""
+            raw = cells[index] if index < len(cells) else None
+            if is_blank(raw):
+                continue
+            verdict = self.checker.check(name, cell_text(raw))
+            key_field = spec.FILE_COLUMNS[name]
+            file_cells[key_field] = (column, raw)
+            if verdict.error:
+                problems.append(self._problem(sheet_row, column, name, raw, verdict.error))
+            elif verdict.ref is not None:
+                files[key_field] = verdict.ref
+        for key_field, ref in self.defaults.files.items():
+            if key_field not in file_cells:
+                files[key_field] = ref
+        return files, file_cells
+
+    def _exclusive(
+        self,
+        sheet_row: int,
+        files: dict[str, FileRef],
+        file_cells: dict[str, tuple[Column, Any]],
+        problems: list[Problem],
+    ) -> None:
+        for first, second in spec.MUTUALLY_EXCLUSIVE:
+            given = [k for k in (first, second) if k in files or k in file_cells]
+            if len(given) < 2:
+                continue
+            column, raw = file_cells.get(second) or file_cells.get(first) or (None, None)
+            a, b = KEY_TO_FILE_COLUMN.get(first, first), KEY_TO_FILE_COLUMN.get(second, second)
+            problems.append(
+                self._problem(
+                    sheet_row,
+                    column,
+                    b,
+                    raw,
+                    f"{a} and {b} cannot be used together ({first} and {second} are exclusive); "
+                    "keep one of them",
+                )
+            )
+
+
+def default_base(config_source: Path | None, manifest_dir: Path) -> Path:
+    """Default file paths in hhbatch.yaml are relative to that file's folder."""
+    return config_source.resolve().parent if config_source is not None else manifest_dir
