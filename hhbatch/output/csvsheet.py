@@ -1,0 +1,103 @@
+"""The CSV side of the writer: the user's rows as text, plus our columns.
+
+The csv module (not pandas) reads every record as a list of strings, so nothing is reinterpreted:
+``007`` stays ``007``, ``1.50`` stays ``1.50``, a date stays as typed. The output is UTF-8 with a
+BOM (``utf-8-sig``), which Excel needs to show Chinese correctly, with the source's delimiter and
+line ending. Server text that Excel would run as a formula is prefixed with ``'`` (see
+:func:`hhbatch.output.cells.csv_text`). CSV has no colours, links or comments: fills and notes are
+ignored and a link is written as its text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from hhbatch.columns import output_column_for_header
+from hhbatch.errors import OutputError
+from hhbatch.output.cells import CellNote, OutputCell, csv_text, header_key
+
+OUTPUT_ENCODING = "utf-8-sig"
+
+
+class CsvSheet:
+    """All records of a CSV held in memory between writes."""
+
+    def __init__(self, source: Path, *, header_row: int, encoding: str, delimiter: str):
+        try:
+            if codecs.lookup(encoding).name == "utf-8":
+                encoding = "utf-8-sig"  # a BOM is not part of the first header
+            with open(source, encoding=encoding, newline="") as fh:
+                text = fh.read()
+            self.records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except (OSError, UnicodeError, LookupError, csv.Error) as err:
+            raise OutputError(f"Cannot read {source} to copy it: {err}.") from err
+        self.delimiter = delimiter
+        self.lineterminator = "\n" if "\n" in text and "\r\n" not in text else "\r\n"
+        self.header_row = header_row
+        while len(self.records) < header_row:
+            self.records.append([])
+        header = self.records[header_row - 1]
+        self._columns: dict[str, int] = {}
+        for index, text_ in enumerate(header, start=1):
+            if text_.strip():
+                self._columns.setdefault(header_key(text_), index)
+        self._next_column = 1 + max(
+            (_last_filled(record) for record in self.records[header_row - 1 :]), default=0
+        )
+
+    def column_for(self, header: str) -> int:
+        key = header_key(header)
+        if key in self._columns:
+            return self._columns[key]
+        ours = output_column_for_header(header)
+        if ours is not None:
+            for existing_key, index in self._columns.items():
+                if output_column_for_header(existing_key) == ours:
+                    return index
+        index = self._next_column
+        self._next_column += 1
+        self._set(self.header_row, index, csv_text(header))
+        self._columns[key] = index
+        return index
+
+    def apply(
+        self,
+        columns: Sequence[str],
+        rows: Mapping[int, Mapping[str, OutputCell]],
+        notes: Sequence[CellNote] = (),
+    ) -> None:
+        del notes  # CSV cannot hold comments or colours; the caller's text columns carry them
+        index_of = {header_key(header): self.column_for(header) for header in columns}
+        for sheet_row, cells in rows.items():
+            if sheet_row <= self.header_row:
+                raise ValueError(f"row {sheet_row} is not below the header row {self.header_row}")
+            for header, output in cells.items():
+                index = index_of.get(header_key(header))
+                if index is None:
+                    raise ValueError(f"{header!r} is not one of the columns {list(columns)}")
+                value = output.value if output.value is not None else output.link
+                self._set(sheet_row, index, csv_text(value))
+
+    def _set(self, sheet_row: int, index: int, text: str) -> None:
+        while len(self.records) < sheet_row:
+            self.records.append([])
+        record = self.records[sheet_row - 1]
+        if len(record) < index:
+            record.extend([""] * (index - len(record)))
+        record[index - 1] = text
+
+    def save(self, path: Path) -> None:
+        with open(path, "w", encoding=OUTPUT_ENCODING, newline="") as fh:
+            writer = csv.writer(fh, delimiter=self.delimiter, lineterminator=self.lineterminator)
+            writer.writerows(self.records)
+
+
+def _last_filled(record: list[str]) -> int:
+    for index in range(len(record), 0, -1):
+        if record[index - 1] != "":
+            return index
+    return 0

@@ -1,0 +1,122 @@
+"""SheetWriter: the one object the workflow and ``validate --out`` talk to."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from hhbatch.errors import OutputError
+from hhbatch.output.atomic import write_atomically
+from hhbatch.output.cells import CellNote, OutputCell
+from hhbatch.output.csvsheet import CsvSheet
+from hhbatch.output.xlsx import XlsxSheet
+
+FORMATS = ("xlsx", "csv")
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt", ".ods")
+
+
+class SheetSource(Protocol):
+    """What the writer needs from a loaded manifest (``hhbatch.loader.Manifest`` has it all)."""
+
+    path: Path
+    format: str
+    sheet_name: str | None
+    header_row: int
+    csv_encoding: str
+    csv_delimiter: str
+
+
+class SheetWriter:
+    """A copy of the source sheet with our columns appended, written again and again.
+
+    The source is read once; each :meth:`write` updates the cells in memory and saves the whole
+    copy atomically. Rows not mentioned in a write keep what they had (from the source or an earlier
+    write). Also accepts a manifest directly: ``SheetWriter(manifest)``.
+    """
+
+    def __init__(
+        self,
+        source: Path | str | SheetSource,
+        *,
+        format: str | None = None,
+        sheet_name: str | None = None,
+        header_row: int = 1,
+        csv_encoding: str = "utf-8-sig",
+        csv_delimiter: str = ",",
+    ) -> None:
+        if not isinstance(source, (str, os.PathLike)):
+            manifest = source
+            source = Path(manifest.path)
+            format = manifest.format
+            sheet_name = manifest.sheet_name
+            header_row = manifest.header_row
+            csv_encoding = getattr(manifest, "csv_encoding", None) or csv_encoding
+            csv_delimiter = getattr(manifest, "csv_delimiter", None) or csv_delimiter
+        self.source = Path(source)
+        suffix = self.source.suffix.lower()
+        kind = (format or ("csv" if suffix in (".csv", ".txt", ".tsv") else "xlsx")).lower()
+        if kind == "xlsm":
+            kind = "xlsx"
+        if kind not in FORMATS:
+            raise OutputError(f"Cannot write results for a {kind} file; save it as .xlsx or .csv.")
+        if kind == "xlsx" and suffix in (".xls", ".ods", ".xlsb"):
+            raise OutputError(
+                f"Cannot copy {self.source.name}: hhbatch writes results only into .xlsx, .xlsm "
+                "or .csv files. Save the sheet as .xlsx and run again."
+            )
+        if header_row < 1:
+            raise ValueError("header_row is 1-based")
+        self.format = kind
+        self.keep_vba = suffix == ".xlsm"
+        self._sheet: XlsxSheet | CsvSheet
+        if kind == "csv":
+            self._sheet = CsvSheet(
+                self.source, header_row=header_row, encoding=csv_encoding, delimiter=csv_delimiter
+            )
+        else:
+            self._sheet = XlsxSheet(
+                self.source, sheet_name=sheet_name, header_row=header_row, keep_vba=self.keep_vba
+            )
+        self._fallbacks: dict[Path, Path] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_manifest(cls, manifest: SheetSource) -> SheetWriter:
+        return cls(manifest)
+
+    @property
+    def suffix(self) -> str:
+        """The extension a copy of the source must have (.xlsm keeps its macros)."""
+        if self.format == "csv":
+            return ".csv"
+        return ".xlsm" if self.keep_vba else ".xlsx"
+
+    def write(
+        self,
+        dest: Path | str,
+        columns: Sequence[str],
+        rows: Mapping[int, Mapping[str, OutputCell]],
+        notes: Sequence[CellNote] = (),
+    ) -> Path:
+        """Write the copy to ``dest``; return the path actually written.
+
+        The extension is corrected to the source's kind (a macro workbook saved as .xlsx would not
+        open). When ``dest`` is locked the copy lands beside it as ``name (2).ext``.
+        """
+        dest = Path(dest)
+        suffix = dest.suffix.lower()
+        if suffix in SHEET_SUFFIXES and suffix != self.suffix:
+            dest = dest.with_suffix(self.suffix)
+        elif suffix not in SHEET_SUFFIXES:  # "campaign.results" → "campaign.results.xlsx"
+            dest = dest.with_name(dest.name + self.suffix)
+        with self._lock:
+            self._sheet.apply(columns, rows, notes)
+            written = write_atomically(
+                dest, self._sheet.save, preferred_fallback=self._fallbacks.get(dest)
+            )
+            if written != dest:
+                self._fallbacks[dest] = written
+            return written
