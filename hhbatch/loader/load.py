@@ -187,6 +187,7 @@ def _defaults(
             verdict = checker.check(name, cell_text(raw), base)
             if verdict.error:
                 bad(verdict.error)
+                defaults.invalid[name] = verdict.error
             elif verdict.ref is not None:
                 defaults.files[spec.FILE_COLUMNS[name]] = verdict.ref
             continue
@@ -194,6 +195,7 @@ def _defaults(
         message = field_message(name, raw, value)
         if message:
             bad(message)
+            defaults.invalid[name] = message
         else:
             defaults.request[name] = value
     return defaults

@@ -61,6 +61,9 @@ class Defaults:
 
     request: dict[str, Any] = field(default_factory=dict)
     files: dict[str, FileRef] = field(default_factory=dict)
+    # field → why its default is unusable; rows that would have used it are invalid too, so a
+    # run that only looks at rows can never submit a row without the setting the user asked for.
+    invalid: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,10 +88,14 @@ class RowValidator:
         ]
         self._output_columns = [(c.index - 1, c) for c in self.columns if c.output is not None]
         present = {c.field for c in self.columns if c.field}
+        self._default_only_invalid = [n for n in self.defaults.invalid if n not in present]
         self._missing_required = [
             name
             for name, f in spec.CREATE_FIELDS.items()
-            if f.required and name not in present and name not in self.defaults.request
+            if f.required
+            and name not in present
+            and name not in self.defaults.request
+            and name not in self.defaults.invalid
         ]
 
     def _problem(self, row: int, column: Column | None, name: str, raw: Any, text: str) -> Problem:
@@ -108,6 +115,12 @@ class RowValidator:
             f"{self.sheet}!{cell} ({column.header}): {text}",
         )
 
+    def _bad_default(self, row: int, column: Column | None, name: str) -> Problem:
+        text = f"the hhbatch.yaml default for {name} is unusable: {self.defaults.invalid[name]}"
+        if column is not None:
+            text = f"the cell is empty and {text}"
+        return self._problem(row, column, name, None, text)
+
     def validate(self, sheet_row: int, cells: list[Any]) -> ManifestRow:
         width = len(cells)
         request: dict[str, Any] = {}
@@ -119,6 +132,9 @@ class RowValidator:
                 if name in self.defaults.request:
                     request[name] = self.defaults.request[name]
                     continue
+                if name in self.defaults.invalid:
+                    problems.append(self._bad_default(sheet_row, column, name))
+                    continue
                 value = None
             else:
                 value = normalize_field(name, raw)
@@ -129,6 +145,8 @@ class RowValidator:
                 request[name] = value
         for name, value in self.defaults.request.items():
             request.setdefault(name, value)
+        for name in self._default_only_invalid:
+            problems.append(self._bad_default(sheet_row, None, name))
         for name in self._missing_required:
             problems.append(
                 self._problem(
@@ -158,6 +176,8 @@ class RowValidator:
             name = column.field or ""
             raw = cells[index] if index < len(cells) else None
             if is_blank(raw):
+                if name in self.defaults.invalid:
+                    problems.append(self._bad_default(sheet_row, column, name))
                 continue
             verdict = self.checker.check(name, cell_text(raw))
             key_field = spec.FILE_COLUMNS[name]

@@ -1,0 +1,202 @@
+"""``hhbatch validate``: check a manifest without sending anything; render, never decide.
+
+The verdicts and the figures come from :mod:`hhbatch.loader` (``load_manifest`` and
+``summarize``); this module only turns them into lines, JSON, an annotated copy and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from hhbatch import spec
+from hhbatch.cli import exitcodes
+from hhbatch.columns import VALIDATION_COLUMN, header_for
+from hhbatch.config import CONFIG_FILENAME, load_config
+from hhbatch.errors import UsageError
+from hhbatch.loader import Manifest, Summary, load_manifest, summarize
+from hhbatch.loader.filetypes import human_size
+from hhbatch.loader.headers import MANIFEST_FIELDS, chinese_header, english_header
+
+
+def manifest_format_help() -> str:
+    """The manifest format, taught with an example; built from spec so it never goes stale."""
+    lines = [
+        "manifest format:",
+        "  One row per video. The first non-empty row holds the headers; headers may be the API's",
+        "  names (durationSec), plain English or Chinese, in any case. Columns hhbatch does not",
+        "  know are kept and come back in the results sheet.",
+        "",
+        "  example (campaign.xlsx or campaign.csv):",
+        "    Prompt                      | Duration (s) | Aspect ratio | Resolution | Source image",
+        "    A horse gallops on a beach  | 6            | 16:9         | 1080p      |",
+        "    产品在桌面上缓缓旋转        | 8            | 9:16         | 720p       | img/shoe.png",
+        "",
+        "  columns (English / 中文 / API name: what is allowed):",
+    ]
+    for name in MANIFEST_FIELDS:
+        key = spec.FILE_COLUMNS.get(name, name)
+        field = spec.CREATE_FIELDS[key]
+        if name in spec.FILE_COLUMNS:
+            allowed = (
+                f"a {field.upload_kind} file path relative to the sheet's folder, or an existing "
+                f"storage key ({spec.STORAGE_KEY_PREFIX}...)"
+            )
+        else:
+            allowed = field.allowed()
+        required = "required, " if field.required else ""
+        lines.append(
+            f"    {english_header(name)} / {chinese_header(name)} / {name}: {required}{allowed}"
+        )
+    lines += [
+        "  Files are checked before anything is sent: they must exist, fit the size limit of",
+        "  their kind and really be the type their extension says. Web links are refused (the",
+        "  API takes uploads only). Defaults and extra header names can be set in",
+        f"  {CONFIG_FILENAME} beside the sheet. Templates: templates/campaign.xlsx (English),",
+        "  templates/campaign.zh.xlsx (中文), templates/campaign.csv.",
+    ]
+    return "\n".join(lines)
+
+
+EPILOG_EXAMPLES = """
+examples:
+  hhbatch validate campaign.xlsx
+  hhbatch validate campaign.xlsx --sheet "May launch" --out checked.xlsx
+  hhbatch validate campaign.csv --json
+
+exit codes: 0 every row valid, 1 some rows invalid, 2 the file cannot be used at all.
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a manifest against the API's rules without sending anything",
+        description=(
+            "Check every row and every file of a manifest against the API's documented limits, "
+            "print every problem (sheet, cell, column, value, what is allowed) and a summary. "
+            "Nothing is sent and no credit is spent."
+        ),
+        epilog=manifest_format_help() + "\n" + EPILOG_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=".xlsx, .xlsm or .csv")
+    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: first visible)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=f"settings file (default: {CONFIG_FILENAME} beside the manifest, if any)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help="write a copy of the sheet with an error column and the bad cells highlighted",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.manifest)
+    if args.out is not None and args.out.resolve() == args.manifest.resolve():
+        raise UsageError("--out must name a new file; hhbatch never overwrites your manifest.")
+    manifest = load_manifest(args.manifest, sheet=args.sheet, config=config)
+    summary = summarize(manifest)
+    written = write_annotated(manifest, args.out) if args.out is not None else None
+    if args.json:
+        print(json.dumps(report_dict(manifest, summary, written), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(manifest, summary, written))
+    return exitcodes.OK if manifest.valid else exitcodes.ROWS_NOT_OK
+
+
+def write_annotated(manifest: Manifest, dest: Path) -> Path:
+    """A copy of the sheet: one error column, and each bad cell filled and commented."""
+    from hhbatch.output import CellNote, OutputCell, SheetWriter
+
+    header = header_for(VALIDATION_COLUMN, manifest.language)
+    index_of = {column.letter: column.index for column in manifest.columns}
+    rows: dict[int, dict[str, OutputCell]] = {}
+    notes: list[CellNote] = []
+    for row in manifest.rows:
+        messages = [p.message for p in row.errors]
+        rows[row.sheet_row] = {header: OutputCell("\n".join(messages) if messages else None)}
+        for problem in row.errors:
+            letter = (problem.cell or "").rstrip("0123456789")
+            if letter in index_of:
+                notes.append(CellNote(row.sheet_row, index_of[letter], problem.message))
+    return SheetWriter(manifest).write(dest, [header], rows, notes)
+
+
+def report_dict(manifest: Manifest, summary: Summary, written: Path | None) -> dict[str, Any]:
+    return {
+        "manifest": {
+            "path": str(manifest.path),
+            "format": manifest.format,
+            "sheet": manifest.sheet_name,
+            "headerRow": manifest.header_row,
+            "language": manifest.language,
+            "csvEncoding": manifest.csv_encoding,
+            "csvDelimiter": manifest.csv_delimiter,
+            "columns": [
+                {
+                    "letter": c.letter,
+                    "header": c.header,
+                    "field": c.field,
+                    "output": c.output.name if c.output else None,
+                }
+                for c in manifest.columns
+            ],
+        },
+        "valid": manifest.valid,
+        "problems": [p.to_dict() for p in manifest.all_problems()],
+        "summary": summary.to_dict(),
+        "output": str(written) if written is not None else None,
+    }
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def render_text(manifest: Manifest, summary: Summary, written: Path | None) -> str:
+    lines = []
+    for problem in manifest.all_problems():
+        prefix = "" if problem.is_error else "warning: "
+        lines.append(prefix + problem.message)
+    if lines:
+        lines.append("")
+    where = f"{manifest.path.name}, sheet {manifest.sheet_name!r}"
+    if manifest.format == "csv":
+        where = f"{manifest.path.name} ({manifest.csv_encoding}, {manifest.csv_delimiter!r})"
+    lines.append(
+        f"{where}: {_plural(summary.rows_total, 'row')}, {summary.rows_valid} valid, "
+        f"{summary.rows_invalid} invalid ({_plural(summary.errors, 'error')}, "
+        f"{_plural(summary.warnings, 'warning')})."
+    )
+    counts = summary.videos_by_resolution
+    video = [
+        f"{seconds} s at {resolution} ({_plural(counts[resolution], 'video')})"
+        for resolution, seconds in summary.seconds_by_resolution.items()
+        if counts.get(resolution)
+    ]
+    total = sum(summary.seconds_by_resolution.values())
+    lines.append(f"Video to generate: {total} s" + (f" = {', '.join(video)}." if video else "."))
+    uploads = f"Files to upload: {summary.files_to_upload}"
+    if summary.files_to_upload:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.uploads_by_kind.items()))
+        uploads += f" ({kinds}), {human_size(summary.upload_bytes)} in total"
+    if summary.storage_keys_reused:
+        uploads += f"; {_plural(summary.storage_keys_reused, 'existing storage key')} reused"
+    lines.append(uploads + ".")
+    if written is not None:
+        lines.append(f"Annotated copy written to {written}.")
+    if manifest.valid:
+        lines.append("Every row is valid.")
+    else:
+        lines.append("Fix the problems above and run 'hhbatch validate' again.")
+    return "\n".join(lines)
