@@ -3,7 +3,7 @@
 The csv module (not pandas) reads every record as a list of strings, so nothing is reinterpreted:
 ``007`` stays ``007``, ``1.50`` stays ``1.50``, a date stays as typed. The output is UTF-8 with a
 BOM (``utf-8-sig``), which Excel needs to show Chinese correctly, with the source's delimiter and
-line ending. Server text that Excel would run as a formula is prefixed with ``'`` (see
+CRLF line endings. Server text that Excel would run as a formula is prefixed with ``'`` (see
 :func:`hhbatch.output.cells.csv_text`). CSV has no colours, links or comments: fills and notes are
 ignored and a link is written as its text.
 """
@@ -36,7 +36,6 @@ class CsvSheet:
         except (OSError, UnicodeError, LookupError, csv.Error) as err:
             raise OutputError(f"Cannot read {source} to copy it: {err}.") from err
         self.delimiter = delimiter
-        self.lineterminator = "\n" if "\n" in text and "\r\n" not in text else "\r\n"
         self.header_row = header_row
         while len(self.records) < header_row:
             self.records.append([])
@@ -92,7 +91,9 @@ class CsvSheet:
 
     def save(self, path: Path) -> None:
         with open(path, "w", encoding=OUTPUT_ENCODING, newline="") as fh:
-            writer = csv.writer(fh, delimiter=self.delimiter, lineterminator=self.lineterminator)
+            # Always CRLF (RFC 4180, what Excel writes): with a bare "\n" terminator the csv module
+            # would leave a field holding "\r" unquoted, and readers would split the row there.
+            writer = csv.writer(fh, delimiter=self.delimiter, lineterminator="\r\n")
             writer.writerows(self.records)
 
 
