@@ -32,6 +32,7 @@ class FileChecker:
         self.base_dir = base_dir
         self.megabyte = megabyte
         self._cache: dict[tuple[str, str, Path], FileVerdict] = {}
+        self._local_dirs: dict[Path, bool] = {}
 
     def check(self, column: str, text: str, base_dir: Path | None = None) -> FileVerdict:
         """``column`` is a file column (``sourceImage`` …); ``text`` the cleaned cell text."""
@@ -56,7 +57,7 @@ class FileChecker:
                     "its path here"
                 ),
             )
-        path = self._resolve(text, folder)
+        path = None if self._is_plain_key(text, folder) else self._resolve(text, folder)
         if path is None:
             if text.startswith(spec.STORAGE_KEY_PREFIX):
                 return FileVerdict(FileRef(field=key_field, kind=kind, key=text), None)
@@ -69,6 +70,16 @@ class FileChecker:
                 ),
             )
         return self._check_local(column, key_field, kind, text, path)
+
+    def _is_plain_key(self, text: str, folder: Path) -> bool:
+        """A storage key, unless the manifest's folder has a ``videos`` folder it could name."""
+        if not text.startswith(spec.STORAGE_KEY_PREFIX):
+            return False
+        top = spec.STORAGE_KEY_PREFIX.rstrip("/")
+        local = self._local_dirs.get(folder)
+        if local is None:
+            local = self._local_dirs[folder] = (folder / top).is_dir()
+        return not local
 
     @staticmethod
     def _resolve(text: str, folder: Path) -> Path | None:

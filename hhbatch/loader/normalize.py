@@ -19,6 +19,8 @@ from hhbatch import spec
 
 # Spaces a spreadsheet or a web page smuggles in (NBSP, ideographic space, zero-width, BOM …).
 _ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]")
+# Characters str.strip() keeps although a person sees nothing.
+_INVISIBLE = "\u200b\ufeff"
 _NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 _DURATION_UNIT = re.compile(r"^(.*?)\s*(?:s|sec|secs|second|seconds|秒|秒钟)$", re.IGNORECASE)
 _RATIO_TEXT = re.compile(r"^(\d{1,2})\s*[:/xX×]\s*(\d{1,2})(?::00(?:\.0+)?)?$")
@@ -35,7 +37,8 @@ def is_blank(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return not clean_text(value)
+        stripped = value.strip()  # str.strip() already removes NBSP and ideographic spaces
+        return not stripped or (stripped[0] in _INVISIBLE and not clean_text(stripped))
     return isinstance(value, float) and math.isnan(value)
 
 
