@@ -35,6 +35,7 @@ NASTY = [
     "a\r\nb",
     "_x000D_ literal",
     "  spaces  ",
+    " \n ",
     "中文 错误信息",
     "",
 ]
@@ -454,7 +455,17 @@ def test_csv_rerun_is_idempotent(tmp_path: Path) -> None:
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(texts=st.lists(st.text(max_size=40), min_size=1, max_size=8))
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.sampled_from(NASTY),
+            st.from_regex(r"[=+\-@\t\r][^\x00]{0,20}", fullmatch=True),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_any_text_round_trips_exactly(tmp_path: Path, texts: list[str]) -> None:
     """Whatever the server says comes back as the same text (after illegal characters)."""
     src = simple_xlsx(tmp_path / "m.xlsx", rows=len(texts))

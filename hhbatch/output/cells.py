@@ -118,7 +118,12 @@ def ooxml_text(text: str) -> str:
 
     XML parsers turn a raw carriage return into a line feed, so CR is stored the way Excel stores
     it, ``_x000D_``; a literal ``_xHHHH_`` in the data gets its underscore escaped (``_x005F_``).
+    openpyxl itself does not decode these escapes when reading (Excel, LibreOffice and calamine do).
     """
+    if text and not text.strip():
+        # openpyxl marks only text with *some* non-space as xml:space="preserve"; readers would
+        # drop an all-whitespace string, so every character is escaped instead.
+        return "".join(f"_x{ord(ch):04X}_" for ch in text)
     if "_x" in text:
         text = _OOXML_ESCAPE_LIKE.sub("_x005F_", text)
     if "\r" in text:
