@@ -1,0 +1,94 @@
+"""Shared fixtures: a local HappyHorse sandbox per test (real HTTP over loopback).
+
+``sandbox`` is function-scoped and starts in a few milliseconds; ``sandbox_factory(**overrides)``
+builds one with any :class:`~hhbatch.sandbox.SandboxConfig` setting changed (plus ``clock=`` to
+control time). Fixture sandboxes are fast (jobs finish in ~0.1 s) and have no rate limit unless a
+test asks for one (``rate=..., burst=...``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from hhbatch.sandbox import Sandbox, SandboxConfig
+
+FIXTURE_DEFAULTS: dict[str, Any] = {"queue_sec": 0.05, "processing_sec": 0.05, "rate": None}
+
+
+class FakeClock:
+    """A wall clock that only moves when told: expiry and rate-limit tests without sleeping."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+SandboxFactory = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    started: list[Sandbox] = []
+
+    def make(clock: Callable[[], float] = time.time, **overrides: Any) -> Sandbox:
+        config = SandboxConfig(**{**FIXTURE_DEFAULTS, **overrides})
+        sandbox = Sandbox(config, clock=clock).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
+    return sandbox_factory()
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_client(sandbox: Sandbox, api_key: str | None = None) -> httpx.Client:
+    """An httpx client on the sandbox's API host, authorised with ``api_key`` (default: demo).
+
+    ``verify=False`` only skips loading CA certificates (slow, and unused over plain http).
+    """
+    return httpx.Client(
+        base_url=sandbox.base_url,
+        headers={"Authorization": f"Bearer {api_key or sandbox.api_key}"},
+        timeout=10.0,
+        verify=False,
+    )
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An httpx client on the sandbox's API host, authorised with the demo key."""
+    with make_client(sandbox) as client:
+        yield client
+
+
+@pytest.fixture
+def client_for() -> Callable[..., httpx.Client]:
+    """``client_for(sandbox, key)``: an API client for another key (close it: use ``with``)."""
+    return make_client
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    """A plain client without credentials: for storage URLs and unauthenticated requests."""
+    with httpx.Client(timeout=10.0, verify=False) as client:
+        yield client
