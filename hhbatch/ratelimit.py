@@ -35,6 +35,7 @@ DEFAULT_MIN_RATE = 0.1
 DEFAULT_DECREASE_FACTOR = 0.5
 # … and win it back in steps of 1/50 of the ceiling per successful request (25 successes from half).
 DEFAULT_INCREASE_FRACTION = 1 / 50
+_EPSILON = 1e-9
 
 
 class RateLimiter:
@@ -116,8 +117,9 @@ class RateLimiter:
         try:
             await future
         finally:
-            if not future.done():  # cancelled while waiting: leave the queue
+            if not future.done():
                 future.cancel()
+            if future.cancelled():  # gave up while waiting: the pump skips it, no token used
                 self._waiting -= 1
             self._total_wait += max(0.0, self.clock() - started)
         self._acquired[kind] = self._acquired.get(kind, 0) + 1
@@ -191,7 +193,7 @@ class RateLimiter:
         self._refill(now)
         if now < self._paused_until:
             return self._paused_until - now
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - _EPSILON:  # float dust must not become an endless tiny sleep
             return 0.0
         return (1.0 - self._tokens) / self._rate
 

@@ -1,0 +1,259 @@
+"""The rate limiter with a fake clock: we assert the delays it asks for, never sleep for real."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from hhbatch import retry
+from hhbatch.ratelimit import RateLimiter
+
+
+class FakeTime:
+    """A clock that only moves when the limiter sleeps; every sleep is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def make(rate: float = 5.0, burst: float | None = None, rng: float = 0.0, **kw) -> tuple:
+    t = FakeTime()
+    limiter = RateLimiter(
+        rate=rate, burst=burst, clock=t.clock, sleep=t.sleep, rng=lambda: rng, **kw
+    )
+    return limiter, t
+
+
+async def _gather_order(limiter: RateLimiter, t: FakeTime, plan: list[tuple[str, str]]) -> list:
+    """Queue every (kind, tag) before any is served; return (tag, time granted) in grant order."""
+    order: list[tuple[str, float]] = []
+
+    async def one(kind: str, tag: str) -> None:
+        await limiter.acquire(kind=kind)
+        order.append((tag, t.now))
+
+    await asyncio.gather(*(one(k, tag) for k, tag in plan))
+    return order
+
+
+def test_first_request_is_immediate_then_spaced_at_one_over_rate():
+    limiter, t = make(rate=5.0)
+
+    async def main():
+        for _ in range(4):
+            await limiter.acquire(kind="create")
+
+    asyncio.run(main())
+    assert t.sleeps == pytest.approx([0.2, 0.2, 0.2])
+
+
+def test_concurrent_waiters_are_spaced_too():
+    limiter, t = make(rate=4.0)
+    order = asyncio.run(_gather_order(limiter, t, [("poll", str(i)) for i in range(5)]))
+    times = [when - 1000.0 for _, when in order]
+    assert times == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
+    assert [tag for tag, _ in order] == ["0", "1", "2", "3", "4"]  # FIFO within a kind
+
+
+def test_burst_lets_that_many_through_at_once():
+    limiter, t = make(rate=2.0, burst=3)
+    order = asyncio.run(_gather_order(limiter, t, [("poll", str(i)) for i in range(5)]))
+    times = [when - 1000.0 for _, when in order]
+    assert times == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
+
+
+def test_kinds_are_served_round_robin_and_fifo_within_a_kind():
+    limiter, t = make(rate=10.0)
+    plan = [("poll", f"p{i}") for i in range(5)] + [("create", f"c{i}") for i in range(2)]
+    plan += [("presign", "s0")]
+    order = asyncio.run(_gather_order(limiter, t, plan))
+    assert [tag for tag, _ in order] == ["p0", "c0", "s0", "p1", "c1", "p2", "p3", "p4"]
+
+
+def test_a_flood_of_polls_does_not_starve_a_create():
+    limiter, t = make(rate=10.0)
+    plan = [("poll", f"p{i}") for i in range(100)] + [("create", "c")]
+    order = asyncio.run(_gather_order(limiter, t, plan))
+    assert [tag for tag, _ in order].index("c") == 1
+
+
+def test_retry_after_pauses_everyone_for_exactly_that_long_and_halves_the_rate():
+    limiter, t = make(rate=5.0)
+
+    async def main():
+        await limiter.acquire(kind="create")
+        limiter.on_rate_limited(3.0)
+        await limiter.acquire(kind="poll")  # waits out the pause; one probe goes at its end
+        await limiter.acquire(kind="poll")  # then the new, lower rate applies
+
+    asyncio.run(main())
+    assert t.sleeps == pytest.approx([3.0, 1 / 2.5])
+    assert limiter.rate == pytest.approx(2.5)
+
+
+def test_waiters_already_queued_also_wait_for_a_new_pause():
+    limiter, t = make(rate=5.0)
+    granted: list[float] = []
+
+    async def waiter():
+        await limiter.acquire(kind="poll")
+        granted.append(t.now)
+
+    async def main():
+        await limiter.acquire(kind="create")
+        task = asyncio.create_task(waiter())
+        await asyncio.sleep(0)  # queued; the pump is now sleeping 0.2 s for the next token
+        limiter.on_rate_limited(10.0)
+        await task
+
+    asyncio.run(main())
+    assert granted[0] - 1000.0 == pytest.approx(10.0)
+
+
+def test_without_retry_after_the_pause_backs_off_exponentially_with_jitter():
+    limiter, t = make(rate=5.0, rng=0.0, min_rate=0.01)
+
+    async def main():
+        for _ in range(4):
+            limiter.on_rate_limited(None)
+            await limiter.acquire(kind="create")
+
+    asyncio.run(main())
+    assert t.sleeps == pytest.approx([1.0, 2.0, 4.0, 8.0])
+    # jitter takes up to a quarter off
+    jittery, t2 = make(rate=5.0, rng=1.0)
+    jittery.on_rate_limited(None)
+    assert jittery.paused_until - t2.now == pytest.approx(1.0 * (1 - retry.JITTER_FRACTION))
+
+
+def test_backoff_is_capped_and_a_success_resets_it():
+    limiter, t = make(rate=5.0, max_backoff=5.0, min_rate=0.01)
+    for _ in range(6):
+        t.now = max(t.now, limiter.paused_until)  # each 429 comes after the last pause
+        limiter.on_rate_limited(None)
+    assert limiter.paused_until - t.now == pytest.approx(5.0)
+    t.now = limiter.paused_until
+    limiter.on_success()
+    limiter.on_rate_limited(None)
+    assert limiter.paused_until - t.now == pytest.approx(1.0)
+
+
+def test_simultaneous_429s_cut_the_rate_once():
+    limiter, _ = make(rate=8.0)
+    for _ in range(5):  # five requests in flight all bounced by the same limit
+        limiter.on_rate_limited(2.0)
+    assert limiter.rate == pytest.approx(4.0)
+    assert limiter.stats()["rate_limited"] == 5
+
+
+def test_a_longer_retry_after_during_a_pause_extends_it_but_a_shorter_does_not_shrink_it():
+    limiter, t = make(rate=5.0)
+    limiter.on_rate_limited(2.0)
+    limiter.on_rate_limited(5.0)
+    assert limiter.paused_until - t.now == pytest.approx(5.0)
+    limiter.on_rate_limited(1.0)
+    assert limiter.paused_until - t.now == pytest.approx(5.0)
+
+
+def test_huge_retry_after_is_capped():
+    limiter, t = make(rate=5.0)
+    limiter.on_rate_limited(86_400.0)
+    assert limiter.paused_until - t.now == pytest.approx(retry.MAX_RETRY_AFTER)
+
+
+def test_rate_recovers_gradually_up_to_the_start_rate_and_never_above():
+    limiter, _t = make(rate=5.0)
+    limiter.on_rate_limited(0.0)
+    assert limiter.rate == pytest.approx(2.5)
+    seen = []
+    for _ in range(40):
+        limiter.on_success()
+        seen.append(limiter.rate)
+    assert seen[0] == pytest.approx(2.5 + 5.0 / 50)  # one small step, not a jump
+    assert all(b >= a for a, b in itertools.pairwise(seen))
+    assert seen[24] == pytest.approx(5.0)
+    assert max(seen) == pytest.approx(5.0)
+
+
+def test_rate_recovers_to_an_explicit_ceiling():
+    limiter, _ = make(rate=2.0, max_rate=4.0, increase=1.0)
+    for _ in range(5):
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(4.0)
+
+
+def test_rate_never_falls_below_the_floor():
+    limiter, t = make(rate=5.0, min_rate=0.5)
+    for _ in range(20):
+        t.now = max(t.now, limiter.paused_until) + 1
+        limiter.on_rate_limited(0.0)
+    assert limiter.rate == pytest.approx(0.5)
+
+
+def test_cancelled_waiter_leaves_the_queue_without_using_a_token():
+    limiter, t = make(rate=1.0)
+    granted: list[str] = []
+
+    async def one(tag: str) -> None:
+        await limiter.acquire(kind="poll")
+        granted.append(tag)
+
+    async def main():
+        await limiter.acquire(kind="poll")  # use the initial token
+        doomed = asyncio.create_task(one("doomed"))
+        keeper = asyncio.create_task(one("keeper"))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        await keeper
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+
+    asyncio.run(main())
+    assert granted == ["keeper"]
+    assert t.now - 1000.0 == pytest.approx(1.0)
+    assert limiter.stats()["waiting"] == 0
+
+
+def test_stats_count_per_kind_and_waiting_time():
+    limiter, _t = make(rate=2.0)
+
+    async def main():
+        await limiter.acquire(kind="create")
+        await limiter.acquire(kind="poll")
+        await limiter.acquire(kind="poll")
+        limiter.on_rate_limited(4.0)
+
+    asyncio.run(main())
+    stats = limiter.stats()
+    assert stats["acquired"] == {"create": 1, "poll": 2}
+    assert stats["rate_limited"] == 1
+    assert stats["rate"] == pytest.approx(1.0)
+    assert stats["total_wait"] == pytest.approx(1.0)  # 0 + 0.5 + 0.5
+    assert stats["paused_total"] == pytest.approx(4.0)
+
+
+def test_limiter_works_across_event_loops():
+    limiter, _t = make(rate=5.0)
+
+    async def once():
+        await limiter.acquire(kind="poll")
+
+    asyncio.run(once())
+    asyncio.run(once())
+    assert limiter.stats()["acquired"] == {"poll": 2}
+
+
+def test_rate_must_be_positive():
+    with pytest.raises(ValueError):
+        RateLimiter(rate=0)
