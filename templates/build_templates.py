@@ -1,0 +1,301 @@
+"""Rebuild ``templates/``: campaign workbooks (English, 中文), a CSV and a commented hhbatch.yaml.
+
+Why generated: every dropdown, numeric range and hint comes from :mod:`hhbatch.spec`, so when the
+API's limits change, rerunning this script (and ``tests/test_templates.py``) keeps the templates
+honest. Run from the repository root:
+
+    python templates/build_templates.py
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hhbatch import spec
+from hhbatch.config import CONFIG_FILENAME, Config
+from hhbatch.loader.headers import MANIFEST_FIELDS, chinese_header, english_header
+
+HERE = Path(__file__).resolve().parent
+DATA_ROWS = 1000  # rows that get dropdowns and ranges; more rows still load fine
+TEMPLATE_FIELDS = MANIFEST_FIELDS  # every field, in the API's own order
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    filename: str
+    example_rows: tuple[dict[str, object], ...]
+
+
+EXAMPLES_EN = (
+    {
+        "prompt": "A chestnut horse gallops along a sunlit beach at golden hour",
+        "durationSec": 6,
+        "aspectRatio": "16:9",
+        "resolution": "720p",
+        "style": "cinematic",
+        "cameraMotion": "pan-right",
+    },
+    {
+        "prompt": "Our new running shoe slowly turns on a white studio table",
+        "durationSec": 5,
+        "aspectRatio": "9:16",
+        "resolution": "1080p",
+        "cameraMotion": "orbit",
+        "motionIntensity": 2,
+    },
+)
+EXAMPLES_ZH = (
+    {
+        "prompt": "一匹栗色的马在金色夕阳下沿着海滩奔跑",
+        "durationSec": 6,
+        "aspectRatio": "16:9",
+        "resolution": "720p",
+        "style": "电影感",
+        "cameraMotion": "pan-right",
+    },
+    {
+        "prompt": "新款跑鞋在白色摄影台上缓缓旋转",
+        "durationSec": 5,
+        "aspectRatio": "9:16",
+        "resolution": "1080p",
+        "cameraMotion": "orbit",
+        "motionIntensity": 2,
+    },
+)
+LANGUAGES = (
+    Language("en", "campaign.xlsx", EXAMPLES_EN),
+    Language("zh", "campaign.zh.xlsx", EXAMPLES_ZH),
+)
+
+
+def header(name: str, language: str) -> str:
+    return chinese_header(name) if language == "zh" else english_header(name)
+
+
+def _field(name: str) -> spec.FieldSpec:
+    return spec.CREATE_FIELDS[spec.FILE_COLUMNS.get(name, name)]
+
+
+def hint(name: str, language: str) -> tuple[str, str]:
+    """(title, text) of the input hint on a header: what goes in the column, from spec."""
+    field = _field(name)
+    required = field.required
+    if name in spec.FILE_COLUMNS:
+        kind = spec.UPLOAD_KINDS[field.upload_kind or spec.DEFAULT_UPLOAD_KIND]
+        extensions = ", ".join(spec.EXTENSION_CONTENT_TYPES[kind.name])
+        if language == "zh":
+            text = (
+                f"{kind.name} 文件路径（相对本表格所在文件夹），{extensions}，"
+                f"最大 {kind.max_megabytes} MB；不接受网址。"
+            )
+        else:
+            text = (
+                f"Path of a {kind.name} file, relative to this sheet's folder ({extensions}, "
+                f"at most {kind.max_megabytes} MB). Web links are not accepted."
+            )
+        if spec.MUTUALLY_EXCLUSIVE and any(field.name in pair for pair in spec.MUTUALLY_EXCLUSIVE):
+            text += (
+                " 首帧与尾帧不能同时填写。"
+                if language == "zh"
+                else (" Not together with the other frame image.")
+            )
+    else:
+        allowed = field.allowed()
+        if language == "zh":
+            text = f"{'必填' if required else '选填'}：{allowed_zh(field)}"
+            if field.default is not None:
+                text += f"；默认 {field.default}"
+        else:
+            text = f"{'Required' if required else 'Optional'}: {allowed}"
+            if field.default is not None:
+                text += f"; default {field.default}"
+    title = header(name, language)
+    return title[:32], text[:255]  # Excel's limits for a data-validation prompt
+
+
+def allowed_zh(field: spec.FieldSpec) -> str:
+    """Chinese twin of ``FieldSpec.allowed()`` for the zh template's hints."""
+    lo, hi = field.minimum, field.maximum
+    if field.type == "string":
+        return f"{_n(lo)} 到 {_n(hi)} 个字符" if lo else f"最多 {_n(hi)} 个字符"
+    if field.type == "integer":
+        return f"{_n(lo)} 到 {_n(hi)} 的整数"
+    if field.type == "number":
+        return f"{_n(lo)} 到 {_n(hi)} 之间的数字"
+    if field.type == "enum":
+        return "可选 " + "、".join(field.choices)
+    return field.allowed()
+
+
+def width(name: str) -> float:
+    return {"prompt": 60, "style": 16}.get(name, 24 if name in spec.FILE_COLUMNS else 15)
+
+
+def write_xlsx(path: Path, language: Language) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "视频" if language.code == "zh" else "Videos"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for index, name in enumerate(TEMPLATE_FIELDS, start=1):
+        letter = get_column_letter(index)
+        cell = sheet.cell(1, index, header(name, language.code))
+        cell.font, cell.fill = bold, fill
+        sheet.column_dimensions[letter].width = width(name)
+        title, text = hint(name, language.code)
+        header_hint = DataValidation(showInputMessage=True, promptTitle=title, prompt=text)
+        header_hint.add(f"{letter}1")
+        sheet.add_data_validation(header_hint)
+        data_range = f"{letter}2:{letter}{DATA_ROWS + 1}"
+        rule = _rule(name, title, text, DataValidation)
+        if rule is not None:
+            rule.add(data_range)
+            sheet.add_data_validation(rule)
+        if name == "aspectRatio":  # text cells: typing 16:9 must not become a time
+            for row in range(2, DATA_ROWS + 2):
+                sheet.cell(row, index).number_format = "@"
+        if name == "prompt":
+            for row in range(2, len(language.example_rows) + 2):
+                sheet.cell(row, index).alignment = Alignment(wrap_text=True, vertical="top")
+    for row, example in enumerate(language.example_rows, start=2):
+        for index, name in enumerate(TEMPLATE_FIELDS, start=1):
+            if name in example:
+                sheet.cell(row, index, example[name])
+    sheet.freeze_panes = "A2"
+    workbook.properties.creator = "hhbatch"
+    workbook.save(path)
+
+
+def _rule(name: str, title: str, text: str, factory: type) -> object | None:
+    """The data validation for a column's cells: dropdown, whole-number or decimal range."""
+    field = _field(name)
+    common = {
+        "showInputMessage": True,
+        "promptTitle": title,
+        "prompt": text,
+        "showErrorMessage": True,
+        "errorTitle": title,
+        "error": text,
+        "allow_blank": True,
+    }
+    if field.type == "enum":
+        return factory(type="list", formula1='"' + ",".join(field.choices) + '"', **common)
+    if field.type == "integer":
+        return factory(
+            type="whole",
+            operator="between",
+            formula1=_n(field.minimum),
+            formula2=_n(field.maximum),
+            **common,
+        )
+    if field.type == "number":
+        return factory(
+            type="decimal",
+            operator="between",
+            formula1=_n(field.minimum),
+            formula2=_n(field.maximum),
+            **common,
+        )
+    if field.type == "string" and field.minimum:
+        return factory(
+            type="textLength",
+            operator="between",
+            formula1=_n(field.minimum),
+            formula2=_n(field.maximum),
+            **common,
+        )
+    if field.type == "string" and field.maximum is not None:
+        return factory(
+            type="textLength", operator="lessThanOrEqual", formula1=_n(field.maximum), **common
+        )
+    return None
+
+
+def _n(value: float | None) -> str:
+    assert value is not None
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def csv_text() -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([header(name, "en") for name in TEMPLATE_FIELDS])
+    for example in EXAMPLES_EN:
+        writer.writerow([example.get(name, "") for name in TEMPLATE_FIELDS])
+    return buffer.getvalue()
+
+
+def yaml_text() -> str:
+    """Every setting of hhbatch/config.py, commented out, with what it does."""
+    defaults = Config()
+    durations = spec.CREATE_FIELDS["durationSec"]
+    lines = [
+        "# hhbatch.yaml: settings for the campaign sheets in this folder. Every line is optional;",
+        "# remove the leading '# ' to use one. The API key is NEVER stored here: set the",
+        f"# {spec.ENV_API_KEY} environment variable instead.",
+        "",
+        "# Your HappyHorse domain (or set HAPPYHORSE_BASE_URL).",
+        "# base_url: https://example.happyhorse.ai",
+        "",
+        "# Values used when a row leaves the cell empty (or the sheet has no such column).",
+        "# Any column can have a default, file columns too (paths relative to this file).",
+        "# defaults:",
+        "#   resolution: 1080p        # the whole campaign in 1080p",
+        f"#   durationSec: {int(((durations.minimum or 0) + (durations.maximum or 0)) // 2)}"
+        f"           # {durations.allowed()}",
+        '#   aspectRatio: "9:16"      # ' + _field("aspectRatio").allowed(),
+        "#   cameraMotion: none",
+        "#   referenceAudio: assets/jingle.mp3",
+        "",
+        "# More header names for a column, e.g. the words your team already uses.",
+        "# aliases:",
+        "#   prompt: [Brief, 文案内容]",
+        "#   durationSec: [Länge, 秒]",
+        "",
+        "# Sheet to read when the workbook has several (default: the first visible sheet).",
+        "# sheet: Videos",
+        "",
+        "# Requests per second to start from; hhbatch slows down by itself on rate limits.",
+        f"# rate: {defaults.rate:g}",
+        "",
+        "# How many uploads / video creations may be in flight at once.",
+        f"# concurrency: {defaults.concurrency}",
+        "",
+        "# Seconds between two status checks of one video (the vendor recommends "
+        f"{spec.RECOMMENDED_POLL_INTERVAL_SEC[0]:g} to {spec.RECOMMENDED_POLL_INTERVAL_SEC[1]:g}).",
+        f"# poll_interval: {defaults.poll_interval:g}",
+        "",
+        f'# Bytes in one "MB" of the upload size limits ({spec.MEGABYTE} is the safe reading; '
+        f"{1024 * 1024}",
+        "# if your HappyHorse support confirms binary megabytes).",
+        f"# megabyte: {defaults.megabyte}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build(dest: Path = HERE) -> list[Path]:
+    written = []
+    for language in LANGUAGES:
+        path = dest / language.filename
+        write_xlsx(path, language)
+        written.append(path)
+    (dest / "campaign.csv").write_bytes(csv_text().encode("utf-8-sig"))
+    (dest / CONFIG_FILENAME).write_text(yaml_text(), encoding="utf-8", newline="\n")
+    written += [dest / "campaign.csv", dest / CONFIG_FILENAME]
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
+        print(written_path)
