@@ -12,6 +12,7 @@ import io
 import warnings
 from collections.abc import Mapping, Sequence
 from copy import copy
+from functools import lru_cache
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -153,8 +154,10 @@ class XlsxSheet:
                 if isinstance(cell, MergedCell):
                     continue  # inside a user's merged block: not ours to write
                 _write_output(cell, output)
-                if isinstance(cell.value, str):
-                    self._grow_width(index, display_width(cell.value[:MAX_WIDTH]))
+                text = cell.value
+                if isinstance(text, str) and index in self._widths:
+                    text = text[:MAX_WIDTH]
+                    self._grow_width(index, len(text) if text.isascii() else display_width(text))
         for index, width in self._widths.items():
             width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
             self.sheet.column_dimensions[get_column_letter(index)].width = width
@@ -187,7 +190,7 @@ class XlsxSheet:
             cell.comment = Comment(
                 theirs + ours, author, height=min(400, 30 + 18 * lines), width=320
             )
-            cell.fill = PatternFill("solid", fgColor=NOTE_FILL)
+            cell.fill = _solid(NOTE_FILL)
 
     def _remove_previous_notes(self) -> None:
         """The source may be an earlier output: its hhbatch notes are stale, remove them."""
@@ -232,9 +235,16 @@ def _write_output(cell: Cell, output: OutputCell) -> None:
         if cell.style == "Hyperlink":
             cell.style = "Normal"
     if output.fill:
-        cell.fill = PatternFill("solid", fgColor=output.fill)
-    elif _fill_rgb(cell) in OUR_FILLS:
+        if _fill_rgb(cell) != output.fill.upper():
+            cell.fill = _solid(output.fill)
+    elif cell.has_style and _fill_rgb(cell) in OUR_FILLS:
         cell.fill = PatternFill(fill_type=None)
+
+
+@lru_cache(maxsize=64)
+def _solid(rgb: str) -> PatternFill:
+    """One fill object per colour: openpyxl hashes every fill it is given, which is slow."""
+    return PatternFill("solid", fgColor=rgb)
 
 
 def _set_text(cell: Cell, text: str) -> None:
