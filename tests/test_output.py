@@ -611,3 +611,80 @@ def test_fill_for_status_normalises() -> None:
     assert fill_for_status("Not_Submitted") == STATUS_FILLS["not submitted"]
     assert fill_for_status(" READY ") == STATUS_FILLS["ready"]
     assert fill_for_status("mystery") is None and fill_for_status(None) is None
+
+
+def test_auto_filter_grows_to_include_new_columns(tmp_path: Path) -> None:
+    src = simple_xlsx(tmp_path / "m.xlsx", rows=3)
+    wb = openpyxl.load_workbook(src)
+    wb.active.auto_filter.ref = "A1:B4"
+    wb.save(src)
+    out = SheetWriter(src, format="xlsx").write(tmp_path / "o.xlsx", ["status"], {})
+    assert openpyxl.load_workbook(out).active.auto_filter.ref == "A1:C4"
+
+
+def test_merged_block_in_our_column_is_skipped_not_fatal(tmp_path: Path) -> None:
+    src = tmp_path / "m.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["prompt", "status"])
+    ws.append(["p1", None])
+    ws.append(["p2", None])
+    ws["B2"] = "merged remark"
+    ws.merge_cells("B2:B3")
+    wb.save(src)
+    rows = {2: {"status": OutputCell("ready")}, 3: {"status": OutputCell("failed")}}
+    out = SheetWriter(src, format="xlsx").write(tmp_path / "o.xlsx", ["status"], rows)
+    ws = openpyxl.load_workbook(out).active
+    assert ws["B2"].value == "ready" and [str(r) for r in ws.merged_cells.ranges] == ["B2:B3"]
+
+
+# --- with the real loader ------------------------------------------------------------------
+def test_loader_manifest_round_trip_xlsx(tmp_path: Path) -> None:
+    from hhbatch.loader import load_manifest
+
+    src = tmp_path / "活动 清单.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["提示词", "时长"])
+    wb.active.append(["一只猫在草地上奔跑", 5])
+    wb.active.append(["狗", 6])
+    wb.save(src)
+    manifest = load_manifest(src)
+    problems = [p for row in manifest.rows for p in row.problems]
+    assert problems, "the one-character prompt is a problem"
+    index = {c.header: c.index for c in manifest.columns}
+    notes = [CellNote(p.sheet_row, index[p.column], p.message) for p in problems]
+    rows = {
+        2: {
+            "状态": OutputCell("ready"),
+            "视频链接": OutputCell("https://v/=1", link="https://v/=1"),
+        }
+    }
+    out = SheetWriter.for_manifest(manifest).write(
+        tmp_path / "活动 清单.results.xlsx", ["状态", "视频链接"], rows, notes
+    )
+    again = load_manifest(out)
+    assert [c.output.name if c.output else c.field for c in again.columns] == [
+        "prompt",
+        "durationSec",
+        "status",
+        "videoUrl",
+    ]
+    assert again.rows[0].previous == {"status": "ready", "videoUrl": "https://v/=1"}
+    assert openpyxl.load_workbook(out).active["A3"].comment.text.startswith("[hhbatch] ")
+
+
+def test_loader_manifest_round_trip_csv(tmp_path: Path) -> None:
+    from hhbatch.loader import load_manifest
+
+    src = tmp_path / "m.csv"
+    src.write_bytes("prompt;durationSec\r\nA cat running;5\r\n".encode("gbk"))
+    manifest = load_manifest(src)
+    out = SheetWriter.for_manifest(manifest).write(
+        tmp_path / "m.results.csv",
+        ["status", "error"],
+        {2: {"status": OutputCell("failed"), "error": OutputCell("-bad")}},
+    )
+    again = load_manifest(out)
+    assert again.csv_delimiter == ";"
+    assert again.rows[0].previous["status"] == "failed"
+    assert again.rows[0].previous["error"] == "'-bad"
