@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import spec
-from hhbatch.columns import output_column_for_header
+from hhbatch.columns import ALL_OUTPUT_COLUMNS, ResultColumn, output_column_for_header
 from hhbatch.config import Config
 from hhbatch.errors import ManifestError
 from hhbatch.loader.files import FileChecker
-from hhbatch.loader.headers import HeaderMatcher, english_header, is_chinese
+from hhbatch.loader.headers import HeaderMatcher, english_header, header_key, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, Problem
 from hhbatch.loader.normalize import cell_text, display, is_blank, normalize_field
 from hhbatch.loader.readers import RawSheet, read_sheet
@@ -113,7 +113,7 @@ def _columns(
         letter = column_letter(index)
         cell = f"{letter}{header_row}"
         where = f"{raw.sheet_name}!{cell}"
-        output = output_column_for_header(header) if header else None
+        output = _output_column(header) if header else None
         match = matcher.match(header) if header and output is None else None
         field = match.field if match else None
         if field is not None and field in seen:
@@ -156,6 +156,16 @@ def _columns(
                 )
             )
     return columns, problems
+
+
+def _output_column(header: str) -> ResultColumn | None:
+    """One of our output columns, in either language (Chinese names matched case-insensitively
+    too: "视频id" is how a user retypes "视频ID")."""
+    found = output_column_for_header(header)
+    if found is None:
+        key = header_key(header)
+        found = next((c for c in ALL_OUTPUT_COLUMNS if header_key(c.zh) == key), None)
+    return found
 
 
 def _defaults(
