@@ -688,3 +688,59 @@ def test_loader_manifest_round_trip_csv(tmp_path: Path) -> None:
     assert again.csv_delimiter == ";"
     assert again.rows[0].previous["status"] == "failed"
     assert again.rows[0].previous["error"] == "'-bad"
+
+
+def tiny_png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_pictures_are_kept_or_their_loss_is_reported(tmp_path: Path) -> None:
+    import io
+
+    import xlsxwriter
+    from openpyxl.drawing.image import PILImage
+
+    src = tmp_path / "m.xlsx"
+    book = xlsxwriter.Workbook(str(src))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["prompt", "durationSec"])
+    sheet.write_row(1, 0, ["A cat running", 5])
+    sheet.insert_image("D2", "p.png", {"image_data": io.BytesIO(tiny_png())})
+    book.close()
+    writer = SheetWriter(src, format="xlsx")
+    out = writer.write(tmp_path / "o.xlsx", ["status"], {2: {"status": OutputCell("ready")}})
+    with zipfile.ZipFile(out) as zf:
+        has_media = any(n.startswith("xl/media/") for n in zf.namelist())
+    if PILImage:
+        assert has_media and writer.warnings == []
+    else:
+        assert not has_media
+        assert writer.warnings == ["Pictures in m.xlsx are not copied into the results sheet."]
+    assert SheetWriter(simple_xlsx(tmp_path / "plain.xlsx"), format="xlsx").warnings == []
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_bare_values_are_accepted_as_cells(tmp_path: Path, kind: str) -> None:
+    if kind == "csv":
+        src = tmp_path / "m.csv"
+        src.write_text("prompt\nx\ny\n", encoding="utf-8")
+    else:
+        src = simple_xlsx(tmp_path / "m.xlsx", rows=2)
+    rows = {2: {"videoId": "vid_1"}, 3: {"videoId": None}}
+    out = SheetWriter(src, format=kind).write(tmp_path / f"o.{kind}", ["videoId"], rows)  # type: ignore[arg-type]
+    values = [r[-1] for r in (calamine_rows(out) if kind == "xlsx" else read_csv(out))]
+    assert values == ["videoId", "vid_1", ""]

@@ -52,6 +52,14 @@ class CellNote:
     message: str
 
 
+CellLike = OutputCell | str | int | float | None
+
+
+def as_cell(value: CellLike) -> OutputCell:
+    """Accept a bare value where an OutputCell is expected (no link, no fill)."""
+    return value if isinstance(value, OutputCell) else OutputCell(value)
+
+
 GREEN = "C6EFCE"
 RED = "FFC7CE"
 ORANGE = "F8CBAD"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hhbatch.columns import output_column_for_header
 from hhbatch.errors import OutputError
-from hhbatch.output.cells import CellNote, OutputCell, csv_text, header_key
+from hhbatch.output.cells import CellLike, CellNote, as_cell, csv_text, header_key
 
 OUTPUT_ENCODING = "utf-8-sig"
 
@@ -36,6 +36,7 @@ class CsvSheet:
         except (OSError, UnicodeError, LookupError, csv.Error) as err:
             raise OutputError(f"Cannot read {source} to copy it: {err}.") from err
         self.delimiter = delimiter
+        self.warnings: list[str] = []  # a CSV copy loses nothing
         self.header_row = header_row
         while len(self.records) < header_row:
             self.records.append([])
@@ -66,7 +67,7 @@ class CsvSheet:
     def apply(
         self,
         columns: Sequence[str],
-        rows: Mapping[int, Mapping[str, OutputCell]],
+        rows: Mapping[int, Mapping[str, CellLike]],
         notes: Sequence[CellNote] = (),
     ) -> None:
         del notes  # CSV cannot hold comments or colours; the caller's text columns carry them
@@ -78,6 +79,7 @@ class CsvSheet:
                 index = index_of.get(header_key(header))
                 if index is None:
                     raise ValueError(f"{header!r} is not one of the columns {list(columns)}")
+                output = as_cell(output)
                 value = output.value if output.value is not None else output.link
                 self._set(sheet_row, index, csv_text(value))
 

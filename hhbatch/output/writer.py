@@ -10,7 +10,7 @@ from typing import Protocol
 
 from hhbatch.errors import OutputError
 from hhbatch.output.atomic import write_atomically
-from hhbatch.output.cells import CellNote, OutputCell
+from hhbatch.output.cells import CellLike, CellNote
 from hhbatch.output.csvsheet import CsvSheet
 from hhbatch.output.xlsx import XlsxSheet
 
@@ -80,6 +80,8 @@ class SheetWriter:
             self._sheet = XlsxSheet(
                 self.source, sheet_name=sheet_name, header_row=header_row, keep_vba=self.keep_vba
             )
+        # Sentences about what the copy cannot keep (pictures, unsupported Excel features).
+        self.warnings: list[str] = self._sheet.warnings
         self._fallbacks: dict[Path, Path] = {}
         self._lock = threading.Lock()
 
@@ -98,7 +100,7 @@ class SheetWriter:
         self,
         dest: Path | str,
         columns: Sequence[str],
-        rows: Mapping[int, Mapping[str, OutputCell]],
+        rows: Mapping[int, Mapping[str, CellLike]],
         notes: Sequence[CellNote] = (),
     ) -> Path:
         """Write the copy to ``dest``; return the path actually written.

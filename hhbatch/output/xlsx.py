@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import warnings
+import zipfile
 from collections.abc import Mapping, Sequence
 from copy import copy
 from functools import lru_cache
@@ -18,6 +19,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
+from openpyxl.drawing.image import PILImage
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.table import TableColumn
@@ -27,8 +29,10 @@ from hhbatch.errors import OutputError
 from hhbatch.output.cells import (
     NOTE_FILL,
     OUR_FILLS,
+    CellLike,
     CellNote,
     OutputCell,
+    as_cell,
     clean_text,
     display_width,
     excel_number,
@@ -51,13 +55,14 @@ class XlsxSheet:
         except OSError as err:
             raise OutputError(f"Cannot read {source} to copy it: {err.strerror or err}.") from err
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(record=True) as caught:
                 # "Data Validation extension is not supported" and friends: openpyxl keeps what
-                # it can; a warning per load would only scare users.
-                warnings.simplefilter("ignore")
+                # it can; the losses are collected as sentences for the CLI, never raised.
+                warnings.simplefilter("always")
                 self.workbook = load_workbook(io.BytesIO(data), keep_vba=keep_vba, rich_text=True)
         except Exception as err:  # openpyxl raises many kinds for a file it cannot parse
             raise OutputError(f"Cannot open {source} as a workbook to copy it: {err}.") from err
+        self.warnings = _losses(source, data, [str(w.message) for w in caught])
         if sheet_name is None:
             self.sheet = self.workbook.active
         elif sheet_name in self.workbook.sheetnames:
@@ -69,7 +74,9 @@ class XlsxSheet:
         self.workbook.calculation.fullCalcOnLoad = True
         self._columns: dict[str, int] = {}  # header_key → column index (first occurrence)
         self._last_header = 0
-        for cell in self.sheet[header_row]:
+        # Sparse, in column order: ws[row] would create every cell out to max_column.
+        header_cells = [c for (r, _), c in self.sheet._cells.items() if r == header_row]
+        for cell in sorted(header_cells, key=lambda c: c.column):
             if cell.value is not None and str(cell.value).strip():
                 self._columns.setdefault(header_key(cell.value), cell.column)
                 self._last_header = cell.column
@@ -136,7 +143,7 @@ class XlsxSheet:
     def apply(
         self,
         columns: Sequence[str],
-        rows: Mapping[int, Mapping[str, OutputCell]],
+        rows: Mapping[int, Mapping[str, CellLike]],
         notes: Sequence[CellNote],
     ) -> None:
         index_of: dict[str, int] = {}
@@ -153,7 +160,7 @@ class XlsxSheet:
                 cell = self.sheet.cell(sheet_row, index)
                 if isinstance(cell, MergedCell):
                     continue  # inside a user's merged block: not ours to write
-                _write_output(cell, output)
+                _write_output(cell, as_cell(output))
                 text = cell.value
                 if isinstance(text, str) and index in self._widths:
                     text = text[:MAX_WIDTH]
@@ -214,6 +221,16 @@ class XlsxSheet:
             raise
         except Exception as err:  # openpyxl serialisation problems
             raise OutputError(f"Cannot save the results workbook: {err}.") from err
+
+
+def _losses(source: Path, data: bytes, messages: list[str]) -> list[str]:
+    """What the copy will not contain, as sentences (openpyxl drops pictures without Pillow)."""
+    losses = [f"{source.name}: {m}" for m in dict.fromkeys(messages)]
+    if not PILImage:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if any(name.startswith("xl/media/") for name in archive.namelist()):
+                losses.append(f"Pictures in {source.name} are not copied into the results sheet.")
+    return losses
 
 
 def _write_output(cell: Cell, output: OutputCell) -> None:
