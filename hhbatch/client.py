@@ -251,10 +251,11 @@ class ApiClient:
     ) -> None:
         """PUT the file to the presigned URL, streamed from disk, without the API key.
 
-        ``progress(n)`` is called with each chunk's size as it is sent; when a failed attempt is
-        repeated, it is first called with minus the bytes that attempt had reported, so a progress
-        bar never counts a byte twice. A 403 (or a 400 that says so) means the URL expired:
-        ``UploadError(expired=True)`` tells the caller to presign again.
+        ``progress(n)`` is called with each chunk's size as it is sent; when an attempt fails (to
+        be repeated here, or raised), it is called with minus the bytes that attempt reported, so
+        a progress bar counts each byte that stayed uploaded exactly once. A 403 (or a 400 that
+        says so) means the URL expired: ``UploadError(expired=True)`` tells the caller to presign
+        again. Network failures and storage 5xx are repeated here with the same URL.
         """
         path = Path(path)
         try:
@@ -279,11 +280,13 @@ class ApiClient:
             try:
                 await self._put_once(presign.upload_url, path, size_bytes, headers, report)
                 return
-            except UploadError as err:
+            except (UploadError, asyncio.CancelledError) as err:
+                if sent[0] and progress is not None:
+                    progress(-sent[0])  # those bytes did not stay uploaded
+                if not isinstance(err, UploadError):
+                    raise
                 if not (_upload_retryable(err) and attempt < self.policy.max_retries):
                     raise
-                if sent[0] and progress is not None:
-                    progress(-sent[0])
                 delay = retry.backoff_delay(
                     attempt,
                     rng=self._rng,

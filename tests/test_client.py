@@ -653,10 +653,12 @@ def test_upload_size_mismatch_is_refused_before_sending(tmp_path):
 def test_upload_refusals_raise_upload_error(tmp_path, status, text, expired):
     path = make_file(tmp_path, 10)
     h = Harness(script(httpx.Response(status, text=text)))
+    progress: list[int] = []
     with pytest.raises(UploadError) as info:
-        h.run(lambda c: c.upload(PRESIGNED, path, "video/mp4", 10))
+        h.run(lambda c: c.upload(PRESIGNED, path, "video/mp4", 10, progress=progress.append))
     assert (info.value.status_code, info.value.expired) == (status, expired)
     assert len(h.requests) == 1
+    assert progress == [10, -10]  # sent, then taken back: the caller will upload it again
 
 
 def test_upload_retries_network_failures_and_rewinds_progress(tmp_path):
