@@ -744,3 +744,21 @@ def test_bare_values_are_accepted_as_cells(tmp_path: Path, kind: str) -> None:
     out = SheetWriter(src, format=kind).write(tmp_path / f"o.{kind}", ["videoId"], rows)  # type: ignore[arg-type]
     values = [r[-1] for r in (calamine_rows(out) if kind == "xlsx" else read_csv(out))]
     assert values == ["videoId", "vid_1", ""]
+
+
+def test_csv_with_title_lines_above_the_header(tmp_path: Path) -> None:
+    src = tmp_path / "m.csv"
+    src.write_text("Spring campaign\n\nprompt,durationSec\nA cat running,5\n", encoding="utf-8")
+    writer = SheetWriter(src, format="csv", header_row=3)
+    out = writer.write(
+        tmp_path / "o.csv",
+        ["status"],
+        {4: {"status": OutputCell("ready")}},
+        [CellNote(4, 1, "ignored in CSV")],
+    )
+    assert read_csv(out) == [
+        ["Spring campaign"],
+        [],
+        ["prompt", "durationSec", "status"],
+        ["A cat running", "5", "ready"],
+    ]
