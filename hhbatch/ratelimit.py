@@ -6,8 +6,8 @@ whether a 429 carries ``Retry-After``. So the limiter starts at the configured r
 * a 429 pauses *everyone* (not just the request that got it) until ``Retry-After`` when the server
   sends one, otherwise for an exponential backoff with jitter; and the rate is cut
   (multiplicative decrease);
-* every request that goes through without a 429 raises the rate a little (additive increase),
-  back up to the starting rate (or ``max_rate``).
+* requests that go through without a 429 raise the rate a little (additive increase, at most one
+  step per request interval), back up to the starting rate (or ``max_rate``).
 
 Why kinds: a batch mixes presigns, creates and polls. Waiters are queued per kind and the kinds are
 served round-robin, so a thousand polls can never starve submission (nor the reverse); within one
@@ -80,6 +80,7 @@ class RateLimiter:
         self._last = clock()
         self._paused_until = -float("inf")
         self._backoff_streak = 0  # 429s since the last success: drives the exponential pause
+        self._next_increase = -float("inf")  # additive increase: at most one step per interval
 
         self._queues: dict[str, deque[asyncio.Future[None]]] = {}
         self._turns: deque[str] = deque()  # kinds with waiters, in round-robin order
@@ -125,10 +126,22 @@ class RateLimiter:
         self._acquired[kind] = self._acquired.get(kind, 0) + 1
 
     def on_success(self) -> None:
-        """A request went through without a 429: end the backoff streak, win back some rate."""
+        """A request went through without a 429: end the backoff streak, win back some rate.
+
+        Answers that arrive during a pause came from requests sent before the 429, so they prove
+        nothing about the new rate and are ignored. After that the rate grows by one step at most
+        once per request interval (1/rate): fifty answers landing together are one step, not fifty,
+        or the decrease would be undone the moment the in-flight requests return.
+        """
         self._successes += 1
+        now = self.clock()
+        if now < self._paused_until:
+            return
         self._backoff_streak = 0
+        if self._rate >= self.max_rate or now < self._next_increase:
+            return
         self._set_rate(min(self.max_rate, self._rate + self.increase))
+        self._next_increase = now + 1.0 / self._rate
 
     def on_rate_limited(self, retry_after: float | None = None) -> None:
         """A 429: pause everyone, honour ``retry_after`` if given, and lower the rate.
@@ -159,6 +172,7 @@ class RateLimiter:
             # One probe request may go the moment the pause ends, then the (lower) rate applies.
             self._tokens = min(1.0, self.burst)
             self._last = until
+        self._next_increase = max(self._next_increase, self._paused_until + 1.0 / self._rate)
 
     def stats(self) -> dict[str, Any]:
         """Counters for the progress display and the bench."""

@@ -173,11 +173,12 @@ def test_huge_retry_after_is_capped():
 
 
 def test_rate_recovers_gradually_up_to_the_start_rate_and_never_above():
-    limiter, _t = make(rate=5.0)
+    limiter, t = make(rate=5.0)
     limiter.on_rate_limited(0.0)
     assert limiter.rate == pytest.approx(2.5)
     seen = []
     for _ in range(40):
+        t.now += 1.0  # one answer per second: every success may take a step
         limiter.on_success()
         seen.append(limiter.rate)
     assert seen[0] == pytest.approx(2.5 + 5.0 / 50)  # one small step, not a jump
@@ -187,10 +188,33 @@ def test_rate_recovers_gradually_up_to_the_start_rate_and_never_above():
 
 
 def test_rate_recovers_to_an_explicit_ceiling():
-    limiter, _ = make(rate=2.0, max_rate=4.0, increase=1.0)
+    limiter, t = make(rate=2.0, max_rate=4.0, increase=1.0)
     for _ in range(5):
+        t.now += 1.0
         limiter.on_success()
     assert limiter.rate == pytest.approx(4.0)
+
+
+def test_answers_in_flight_during_a_pause_do_not_undo_the_decrease():
+    limiter, t = make(rate=8.0)
+    limiter.on_rate_limited(2.0)
+    for _ in range(50):  # requests sent before the 429 come back while everyone is paused
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(4.0)
+    t.now += 2.0 + 1 / 4.0
+    for _ in range(50):  # after the pause, fifty answers at once are one step, not fifty
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(4.0 + 8.0 / 50)
+    assert limiter.stats()["successes"] == 100
+
+
+def test_successes_during_a_pause_do_not_reset_the_backoff():
+    limiter, t = make(rate=5.0, min_rate=0.01)
+    limiter.on_rate_limited(None)  # pause 1 s
+    limiter.on_success()  # an old request answering during the pause
+    t.now = limiter.paused_until
+    limiter.on_rate_limited(None)
+    assert limiter.paused_until - t.now == pytest.approx(2.0)
 
 
 def test_rate_never_falls_below_the_floor():
