@@ -69,7 +69,8 @@ def handle(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     if overrides:
         config = config.with_overrides(**overrides)
     if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        logging.basicConfig(format="%(asctime)s %(message)s")
+        logging.getLogger("hhbatch.sandbox").setLevel(logging.DEBUG)
     stop = stop or threading.Event()
     try:
         sandbox = Sandbox(config).start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import socketserver
 import threading
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from hhbatch.sandbox.api import ApiApp
+from hhbatch.sandbox.api import ROUTE_INSPECT, ApiApp
 from hhbatch.sandbox.config import SandboxConfig
 from hhbatch.sandbox.context import Clock, Context, Reply, error
 from hhbatch.sandbox.faults import Dice
@@ -36,7 +37,8 @@ POLL_INTERVAL_SEC = 0.02  # how fast stop() is noticed by serve_forever
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
-    allow_reuse_address = True
+    # On Windows SO_REUSEADDR lets a second server steal a port already in use: only elsewhere.
+    allow_reuse_address = os.name != "nt"
 
     def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], app: Any, state: State):
         self.app = app
@@ -134,8 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
                 log.exception("sandbox bug answering %s %s", self.command, self.path)
                 route, reply = "error", error("internal_error", "Sandbox bug; see its log.")
                 reply.close = True
-            state.count_request(route, "dropped" if reply.drop else reply.status)
-            log.info("%s %s -> %s", self.command, path, "dropped" if reply.drop else reply.status)
+            if route != ROUTE_INSPECT:  # reading the counters must not change them
+                state.count_request(route, "dropped" if reply.drop else reply.status)
+            log.debug("%s %s -> %s", self.command, path, "dropped" if reply.drop else reply.status)
             self._send(reply)
         finally:
             state.leave()
