@@ -219,7 +219,9 @@ class ApiClient:
         """Start a job (credits are spent now). Retried only when nothing can have been created."""
         data = await self._call("POST", spec.VIDEOS_PATH, KIND_CREATE, json=body, idempotent=False)
         video_id = data.get("id")
-        if not isinstance(video_id, str) or not video_id:
+        if isinstance(video_id, int) and not isinstance(video_id, bool):
+            video_id = str(video_id)  # documented as a UUID string; a number is still an id
+        if not isinstance(video_id, str) or not video_id.strip():
             # The server accepted the request but we cannot tell which job it made: unknown.
             raise ApiConnectionError(
                 "The create answer carries no video id; the job may exist.", request_sent=True

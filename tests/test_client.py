@@ -314,6 +314,11 @@ def test_success_that_is_not_json_on_create_is_unknown_not_retried():
     assert len(h.requests) == 1
 
 
+def test_create_answer_with_a_numeric_id_is_still_an_id():
+    h = Harness(script(httpx.Response(200, json={"id": 42, "status": "queued"})))
+    assert h.run(lambda c: c.create_video(BODY)).id == "42"
+
+
 def test_create_answer_without_id_is_unknown():
     h = Harness(script(httpx.Response(200, json={"status": "queued"})))
     with pytest.raises(ApiConnectionError) as info:
