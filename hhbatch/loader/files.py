@@ -134,7 +134,7 @@ class FileChecker:
             return FileVerdict(
                 None,
                 (
-                    f"{shown} is named like a {filetypes.type_name(declared)} but its content "
+                    f"{shown} is named like {filetypes.a_type(declared)} but its content "
                     "is not one (it may be damaged or a different kind of file)"
                 ),
             )
@@ -143,8 +143,8 @@ class FileChecker:
             return FileVerdict(
                 None,
                 (
-                    f"{shown} is named like a {filetypes.type_name(declared)} but its content is a "
-                    f"{filetypes.type_name(detected)}; {advice}"
+                    f"{shown} is named like {filetypes.a_type(declared)} but its content is "
+                    f"{filetypes.a_type(detected)}; {advice}"
                 ),
             )
         limit = spec.UPLOAD_KINDS[kind].max_bytes(self.megabyte)

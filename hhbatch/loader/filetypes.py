@@ -115,6 +115,12 @@ def type_name(content_type: str) -> str:
     return TYPE_NAMES.get(content_type, content_type)
 
 
+def a_type(content_type: str) -> str:
+    """ "a PNG image", "an MP3 audio": the article follows how the name is spoken."""
+    name = type_name(content_type)
+    return ("an " if name.startswith(("MP", "M4", "AAC", "AVI", "Ogg")) else "a ") + name
+
+
 def extensions_for(kind: str) -> str:
     """``.png, .jpg, .jpeg or .webp``: the extensions a kind takes, for messages."""
     names = list(spec.EXTENSION_CONTENT_TYPES[kind])
