@@ -94,7 +94,8 @@ def test_a_good_row_is_valid(tmp_path: Path) -> None:
         (
             "Prompt",
             "hi",
-            'Sheet1!A2 (Prompt): prompt must be text of 3 to 2000 characters, got 2 characters ("hi")',
+            "Sheet1!A2 (Prompt): prompt must be text of 3 to 2000 characters, "
+            'got 2 characters ("hi")',
         ),
         (
             "Prompt",
@@ -126,12 +127,14 @@ def test_a_good_row_is_valid(tmp_path: Path) -> None:
         (
             "Motion intensity",
             6,
-            "Sheet1!G2 (Motion intensity): motionIntensity must be a whole number from 1 to 5, got 6",
+            "Sheet1!G2 (Motion intensity): motionIntensity must be a whole number from 1 to 5, "
+            "got 6",
         ),
         (
             "Motion intensity",
             0,
-            "Sheet1!G2 (Motion intensity): motionIntensity must be a whole number from 1 to 5, got 0",
+            "Sheet1!G2 (Motion intensity): motionIntensity must be a whole number from 1 to 5, "
+            "got 0",
         ),
         (
             "Motion intensity",
