@@ -154,6 +154,8 @@ class RateLimiter:
         already_paused = now < self._paused_until
         if retry_after is not None:
             pause = min(max(float(retry_after), 0.0), retry.MAX_RETRY_AFTER)
+        elif already_paused:
+            pause = 0.0  # the same limit bounced another request: the running pause covers it
         else:
             pause = retry.backoff_delay(
                 self._backoff_streak,

@@ -157,6 +157,16 @@ def test_simultaneous_429s_cut_the_rate_once():
     assert limiter.stats()["rate_limited"] == 5
 
 
+def test_simultaneous_429s_without_retry_after_share_one_pause():
+    limiter, t = make(rate=8.0)
+    for _ in range(5):
+        limiter.on_rate_limited(None)
+    assert limiter.paused_until - t.now == pytest.approx(1.0)
+    t.now = limiter.paused_until
+    limiter.on_rate_limited(None)  # still limited after the pause: now it grows
+    assert limiter.paused_until - t.now == pytest.approx(2.0)
+
+
 def test_a_longer_retry_after_during_a_pause_extends_it_but_a_shorter_does_not_shrink_it():
     limiter, t = make(rate=5.0)
     limiter.on_rate_limited(2.0)
