@@ -31,6 +31,10 @@ prompts containing [fail] fail on purpose ([fail:N] picks failure message N).
 """
 
 
+# Without --config: timings a person can watch (the dataclass defaults are tuned for tests).
+DEMO_TIMINGS: dict[str, Any] = {"queue_sec": (0.5, 1.5), "processing_sec": (1.0, 3.0)}
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sandbox",
@@ -60,7 +64,7 @@ def export_lines(base_url: str, api_key: str) -> list[str]:
 
 def handle(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until Ctrl-C (or until ``stop`` is set, which tests use)."""
-    config = SandboxConfig.from_yaml(args.config) if args.config else SandboxConfig()
+    config = SandboxConfig.from_yaml(args.config) if args.config else SandboxConfig(**DEMO_TIMINGS)
     overrides: dict[str, Any] = {}
     if args.port is not None:
         overrides["port"] = args.port
