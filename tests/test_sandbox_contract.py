@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -468,11 +470,48 @@ def test_create_answer_and_job_record(sandbox: Sandbox, api: httpx.Client) -> No
     assert response.status_code == 200
     created = response.json()
     assert created["status"] == spec.STATUS_QUEUED
-    import uuid
-
     assert str(uuid.UUID(created["id"])) == created["id"]
     (job,) = sandbox.jobs()
     assert job["id"] == created["id"]
     assert job["user"] == "demo"
     assert job["body"] == VALID
     assert job["created_at"].endswith("Z")
+
+
+def test_credits_are_charged_atomically_under_concurrency(sandbox: Sandbox) -> None:
+    sandbox.set_credits(sandbox.api_key, 10 * VALID["durationSec"] * sandbox.config.pricing["720p"])
+
+    async def burst() -> list[int]:
+        headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+        async with httpx.AsyncClient(
+            base_url=sandbox.base_url, headers=headers, timeout=20.0, verify=False
+        ) as client:
+            bodies = [{**VALID, "prompt": f"Horse {i}"} for i in range(30)]
+            responses = await asyncio.gather(
+                *(client.post(spec.VIDEOS_PATH, json=body) for body in bodies)
+            )
+            return sorted(r.status_code for r in responses)
+
+    assert asyncio.run(burst()) == [200] * 10 + [402] * 20
+    assert sandbox.credits(sandbox.api_key) == 0
+    assert len(sandbox.jobs()) == 10
+
+
+def test_storage_counts_authorization_on_downloads_too(
+    sandbox: Sandbox, api: httpx.Client, http: httpx.Client
+) -> None:
+    answer = upload(http, api, "image", "image/png", PNG)
+    leaked = http.get(answer["publicUrl"], headers={"Authorization": f"Bearer {sandbox.api_key}"})
+    assert leaked.status_code == 200  # a CDN serves it, but the key has left the building
+    assert sandbox.counters()["storage_authorization_headers"] == 1
+
+
+def test_upload_may_be_repeated_until_expiry(
+    sandbox: Sandbox, api: httpx.Client, http: httpx.Client
+) -> None:
+    answer = presign(api, "image", "image/png", len(PNG)).json()
+    for _ in range(2):
+        put = http.put(answer["uploadUrl"], content=PNG, headers={"Content-Type": "image/png"})
+        assert put.status_code == 200
+    assert sandbox.counters()["uploads_completed"] == 1
+    assert sandbox.counters()["requests"]["PUT /upload/{token}"] == {"200": 2}
