@@ -18,8 +18,18 @@ import time
 from pathlib import Path
 
 HEADERS = (
-    "Prompt", "Style", "Duration (s)", "Aspect ratio", "Resolution", "Camera motion",
-    "Motion intensity", "CFG scale", "Source image", "Reference audio", "Notes", "Campaign",
+    "Prompt",
+    "Style",
+    "Duration (s)",
+    "Aspect ratio",
+    "Resolution",
+    "Camera motion",
+    "Motion intensity",
+    "CFG scale",
+    "Source image",
+    "Reference audio",
+    "Notes",
+    "Campaign",
 )
 ASSET = "logo.png"
 _PNG = (
@@ -102,22 +112,30 @@ def main() -> int:
         generate(path, args.rows)
         generated = time.perf_counter() - started
         size_mb = path.stat().st_size / 1e6
-        print(f"workbook: {args.rows:,} rows x {len(HEADERS)} columns, {size_mb:.1f} MB, "
-              f"generated in {generated:.1f} s")
-        print(f"{'run':>3} | {'rows':>7} | {'valid':>7} | {'load+validate (s)':>17} | "
-              f"{'import (s)':>10} | {'peak RSS (MB)':>13}")
+        print(
+            f"workbook: {args.rows:,} rows x {len(HEADERS)} columns, {size_mb:.1f} MB, "
+            f"generated in {generated:.1f} s"
+        )
+        print(
+            f"{'run':>3} | {'rows':>7} | {'valid':>7} | {'load+validate (s)':>17} | "
+            f"{'import (s)':>10} | {'peak RSS (MB)':>13}"
+        )
         results = []
         for run in range(1, args.repeat + 1):
             result = measure(path)
             results.append(result)
-            print(f"{run:>3} | {result['rows']:>7,} | {result['valid']:>7,} | "
-                  f"{result['load']:>17.2f} | {result['import']:>10.2f} | "
-                  f"{result['peak_kib'] / 1024:>13.0f}")
+            print(
+                f"{run:>3} | {result['rows']:>7,} | {result['valid']:>7,} | "
+                f"{result['load']:>17.2f} | {result['import']:>10.2f} | "
+                f"{result['peak_kib'] / 1024:>13.0f}"
+            )
         best = min(r["load"] for r in results)
         peak = max(r["peak_kib"] for r in results) / 1024
         ok = best <= 5.0 and peak <= 1024
-        print(f"best {best:.2f} s, peak {peak:.0f} MB: "
-              f"{'within' if ok else 'OVER'} the 5 s / 1 GB target")
+        print(
+            f"best {best:.2f} s, peak {peak:.0f} MB: "
+            f"{'within' if ok else 'OVER'} the 5 s / 1 GB target"
+        )
         return 0 if ok else 1
 
 
