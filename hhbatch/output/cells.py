@@ -129,9 +129,10 @@ def ooxml_text(text: str) -> str:
     openpyxl itself does not decode these escapes when reading (Excel, LibreOffice and calamine do).
     """
     if text and not text.strip():
-        # openpyxl marks only text with *some* non-space as xml:space="preserve"; readers would
-        # drop an all-whitespace string, so every character is escaped instead.
-        return "".join(f"_x{ord(ch):04X}_" for ch in text)
+        # openpyxl marks only text with *some* non-space as xml:space="preserve", and readers trim
+        # the rest. Tabs and line breaks are escaped (every reader decodes those); plain spaces
+        # are left alone: LibreOffice shows "_x0020_" literally, and a blank message is blank.
+        return "".join(f"_x{ord(ch):04X}_" if ch in "\t\n\r" else ch for ch in text)
     if "_x" in text:
         text = _OOXML_ESCAPE_LIKE.sub("_x005F_", text)
     if "\r" in text:
