@@ -259,3 +259,16 @@ def test_checker_caches_verdicts(folder: Path) -> None:
     checker = FileChecker(folder)
     first = checker.check("sourceImage", "assets/tiny.png")
     assert checker.check("sourceImage", "assets/tiny.png") is first
+
+
+@pytest.mark.parametrize(
+    "text", ["x" * 5000, "a" * 300 + ".png", "bad\x00name.png", "what<is>this?.png"]
+)
+def test_text_that_cannot_be_a_path_is_one_clear_line(folder: Path, text: str) -> None:
+    checker = FileChecker(folder)
+    verdict = checker.check("sourceImage", text)
+    assert verdict.ref is None
+    assert verdict.error is not None
+    assert " not found" in verdict.error
+    assert verdict.error.isprintable()
+    assert len(verdict.error) < 400

@@ -294,3 +294,10 @@ def test_missing_resolution_counts_as_the_api_default(tmp_path: Path) -> None:
     summary = summarize(load_manifest(path))
     default = spec.CREATE_FIELDS["resolution"].default
     assert summary.seconds_by_resolution[default] == 6
+
+
+def test_messages_stay_on_one_line(tmp_path: Path) -> None:
+    [problem] = load_manifest(sheet(tmp_path, with_cell("Duration (s)", "6\n7"))).all_problems()
+    assert problem.message == (
+        'Sheet1!C2 (Duration (s)): durationSec must be a whole number from 3 to 12, got "6\\n7"'
+    )

@@ -17,12 +17,25 @@ from hhbatch.loader.model import FileRef
 from hhbatch.loader.normalize import display
 
 _URL_PREFIXES = ("http://", "https://")
+_PATH_SHOWN_MAX = 260  # Windows' classic MAX_PATH: beyond it the cell is text, not a path
 
 
 @dataclass(frozen=True)
 class FileVerdict:
     ref: FileRef | None
     error: str | None
+
+
+def _not_found(text: str, folder: Path) -> str:
+    """Where we looked, unless the cell is so long that it is clearly not a path at all."""
+    message = f"file {display(text)} not found"
+    if len(text) <= _PATH_SHOWN_MAX and text.isprintable():
+        try:
+            looked = Path(text) if Path(text).is_absolute() else folder / text
+        except (OSError, ValueError):  # pragma: no cover - odd text on odd platforms
+            looked = folder / text
+        message += f" (looked for {looked})"
+    return message + "; paths are relative to the manifest's folder"
 
 
 class FileChecker:
@@ -61,14 +74,7 @@ class FileChecker:
         if path is None:
             if text.startswith(spec.STORAGE_KEY_PREFIX):
                 return FileVerdict(FileRef(field=key_field, kind=kind, key=text), None)
-            shown = Path(text) if Path(text).is_absolute() else folder / text
-            return FileVerdict(
-                None,
-                (
-                    f"file {display(text)} not found (looked for {shown}); paths are relative "
-                    "to the manifest's folder"
-                ),
-            )
+            return FileVerdict(None, _not_found(text, folder))
         return self._check_local(column, key_field, kind, text, path)
 
     def _is_plain_key(self, text: str, folder: Path) -> bool:
@@ -88,11 +94,15 @@ class FileChecker:
         if "\\" in text and os.sep != "\\":
             candidates.append(text.replace("\\", "/"))
         for candidate in candidates:
-            path = Path(candidate).expanduser()
-            if not path.is_absolute():
-                path = folder / path
-            if path.exists():
-                return path.resolve()
+            try:
+                path = Path(candidate).expanduser()
+                if not path.is_absolute():
+                    path = folder / path
+                if path.exists():
+                    return path.resolve()
+            except (OSError, ValueError, RuntimeError):
+                # a name too long, a character the OS forbids (Windows: <>:"|?*), no home folder
+                continue
         return None
 
     def _check_local(

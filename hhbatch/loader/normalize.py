@@ -19,6 +19,8 @@ from hhbatch import spec
 
 # Spaces a spreadsheet or a web page smuggles in (NBSP, ideographic space, zero-width, BOM …).
 _ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]")
+# Control characters are shown escaped (\n, \x00) so a message stays on one line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # Characters str.strip() keeps although a person sees nothing.
 _INVISIBLE = "\u200b\ufeff"
 _NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
@@ -54,7 +56,7 @@ def display(value: Any, limit: int = 60) -> str:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return _timedelta_text(value)
-    text = str(value)
+    text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(value))
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f'"{text}"'
