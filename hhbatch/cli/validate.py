@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,15 @@ from hhbatch.columns import VALIDATION_COLUMN, header_for
 from hhbatch.config import CONFIG_FILENAME, load_config
 from hhbatch.errors import UsageError
 from hhbatch.loader import Manifest, Summary, load_manifest, summarize
-from hhbatch.loader.filetypes import human_size
-from hhbatch.loader.headers import MANIFEST_FIELDS, chinese_header, english_header
+from hhbatch.loader.filetypes import extensions_for, human_size
+from hhbatch.loader.headers import (
+    KEY_TO_FILE_COLUMN,
+    MANIFEST_FIELDS,
+    chinese_header,
+    english_header,
+)
+
+_HELP_WIDTH = 96
 
 
 def manifest_format_help() -> str:
@@ -40,15 +48,24 @@ def manifest_format_help() -> str:
         key = spec.FILE_COLUMNS.get(name, name)
         field = spec.CREATE_FIELDS[key]
         if name in spec.FILE_COLUMNS:
+            kind = spec.UPLOAD_KINDS[field.upload_kind or spec.DEFAULT_UPLOAD_KIND]
             allowed = (
-                f"a {field.upload_kind} file path relative to the sheet's folder, or an existing "
-                f"storage key ({spec.STORAGE_KEY_PREFIX}...)"
+                f"path of {'an' if kind.name[0] in 'aeiou' else 'a'} {kind.name} file "
+                f"({extensions_for(kind.name)}, at most {kind.max_megabytes} MB) relative to the "
+                f"sheet's folder, or an existing storage key ({spec.STORAGE_KEY_PREFIX}...)"
             )
+            for pair in spec.MUTUALLY_EXCLUSIVE:
+                if key in pair:
+                    other = next(k for k in pair if k != key)
+                    allowed += f"; not together with {KEY_TO_FILE_COLUMN.get(other, other)}"
         else:
             allowed = field.allowed()
-        required = "required, " if field.required else ""
-        lines.append(
-            f"    {english_header(name)} / {chinese_header(name)} / {name}: {required}{allowed}"
+            if field.default is not None:
+                allowed += f" (default {field.default})"
+        required = "required: " if field.required else ""
+        entry = f"{english_header(name)} / {chinese_header(name)} / {name}: {required}{allowed}"
+        lines += textwrap.wrap(
+            entry, width=_HELP_WIDTH, initial_indent="    ", subsequent_indent="        "
         )
     lines += [
         "  Files are checked before anything is sent: they must exist, fit the size limit of",
@@ -74,10 +91,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check a manifest against the API's rules without sending anything",
-        description=(
+        description=textwrap.fill(
             "Check every row and every file of a manifest against the API's documented limits, "
-            "print every problem (sheet, cell, column, value, what is allowed) and a summary. "
-            "Nothing is sent and no credit is spent."
+            "print every problem (sheet, cell, column, value, what is allowed) and a summary "
+            "(rows valid and invalid, seconds of video per resolution, files to upload). "
+            "Nothing is sent and no credit is spent.",
+            width=_HELP_WIDTH,
         ),
         epilog=manifest_format_help() + "\n" + EPILOG_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
