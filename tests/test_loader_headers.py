@@ -171,3 +171,20 @@ def test_language_follows_the_headers(tmp_path: Path) -> None:
     chinese = write_csv(tmp_path / "zh.csv", ["提示词", "时长"], ["一匹马", 5])
     assert load_manifest(english).language == "en"
     assert load_manifest(chinese).language == "zh"
+
+
+def test_values_without_a_header_are_reported_once(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "Prompt,,Duration (s)\nA horse,x,6\nA cat sits,,5,stray\nA dog runs,y,4,more\n",
+        encoding="utf-8",
+    )
+    manifest = load_manifest(path)
+    assert all(row.valid for row in manifest.rows)
+    assert [p.message for p in manifest.problems] == [
+        "m!B2: column B has values but no header on row 1, so hhbatch does not use them; give "
+        "it a header if it is meant as a field.",
+        "m!D3: column D has values but no header on row 1, so hhbatch does not use them; give "
+        "it a header if it is meant as a field.",
+    ]
+    assert {p.severity for p in manifest.problems} == {"warning"}

@@ -40,10 +40,30 @@ def load_manifest(
     validator = RowValidator(raw.sheet_name, columns, checker, defaults)
     rows = []
     width = len(columns)
+    unnamed = {c.index - 1 for c in columns if not c.header}
+    unnamed_seen: dict[int, int] = {}  # 0-based column → first sheet row holding a value there
     for offset, cells in enumerate(raw.rows[header_index + 1 :], start=header_index + 2):
+        if len(cells) > width or unnamed:
+            _note_unnamed(cells, width, unnamed, unnamed_seen, offset)
         if all(is_blank(c) for c in cells[:width]):
             continue
         rows.append(validator.validate(offset, cells))
+    for index, sheet_row in sorted(unnamed_seen.items()):
+        letter = column_letter(index + 1)
+        problems.append(
+            Problem(
+                WARNING,
+                raw.sheet_name,
+                f"{letter}{sheet_row}",
+                sheet_row,
+                None,
+                None,
+                None,
+                f"{raw.sheet_name}!{letter}{sheet_row}: column {letter} has values but no header "
+                f"on row {header_index + 1}, so hhbatch does not use them; give it a header "
+                "if it is meant as a field.",
+            )
+        )
     if not rows:
         raise ManifestError(
             f"{raw.sheet_name}: there are no rows below the header on row {header_index + 1}; "
@@ -63,6 +83,18 @@ def load_manifest(
         csv_encoding=raw.csv_encoding,
         csv_delimiter=raw.csv_delimiter,
     )
+
+
+def _note_unnamed(
+    cells: list[Any], width: int, unnamed: set[int], seen: dict[int, int], sheet_row: int
+) -> None:
+    """Remember where a column without a header first holds a value (warned about once)."""
+    for index in unnamed:
+        if index not in seen and index < len(cells) and not is_blank(cells[index]):
+            seen[index] = sheet_row
+    for index in range(width, len(cells)):
+        if index not in seen and not is_blank(cells[index]):
+            seen[index] = sheet_row
 
 
 def _find_header(
