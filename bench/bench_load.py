@@ -79,16 +79,25 @@ def generate(path: Path, rows: int) -> None:
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+try:
+    import resource  # POSIX: the real peak resident set size
+except ImportError:  # Windows: Python's own allocations (tracemalloc) are the best we have
+    resource = None
+    import tracemalloc
+    tracemalloc.start()
 t0 = time.perf_counter()
 from hhbatch.loader import load_manifest, summarize
 t1 = time.perf_counter()
 manifest = load_manifest(sys.argv[1])
 summary = summarize(manifest)
 t2 = time.perf_counter()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if sys.platform == "darwin":
-    peak //= 1024
+if resource is not None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "darwin":
+        peak //= 1024  # bytes there, KiB elsewhere
+else:
+    peak = tracemalloc.get_traced_memory()[1] // 1024
 print(json.dumps({"import": t1 - t0, "load": t2 - t1, "peak_kib": peak,
                   "rows": summary.rows_total, "valid": summary.rows_valid}))
 """
