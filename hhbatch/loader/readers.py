@@ -26,6 +26,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 CSV_DELIMITERS = (",", ";", "\t")
 CSV_ENCODINGS = ("utf-8", "gb18030")
+_SNIFF_CHARS = 65_536  # the delimiter is decided from the start of the file
 
 
 @dataclass
@@ -149,7 +150,7 @@ def decode_csv(data: bytes) -> tuple[str, str]:
 
 def sniff_delimiter(text: str) -> str:
     """Comma, semicolon or tab: whichever splits the first non-empty line into the most cells."""
-    lines = [line for line in text.splitlines()[:50] if line.strip(" ,;\t")]
+    lines = [line for line in text[:_SNIFF_CHARS].splitlines() if line.strip(" ,;\t")]
     if not lines:
         return ","
     sample = lines[0]
