@@ -16,7 +16,7 @@ from hhbatch.config import Config
 from hhbatch.errors import ManifestError
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import HeaderMatcher, english_header, header_key, is_chinese
-from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, Problem
+from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
 from hhbatch.loader.normalize import cell_text, display, is_blank, normalize_field
 from hhbatch.loader.readers import RawSheet, read_sheet
 from hhbatch.loader.validate import Defaults, RowValidator, column_letter, field_message
@@ -38,32 +38,8 @@ def load_manifest(
     checker = FileChecker(manifest_dir, config.megabyte)
     defaults = _defaults(config, matcher, checker, manifest_dir, raw.sheet_name, problems)
     validator = RowValidator(raw.sheet_name, columns, checker, defaults)
-    rows = []
-    width = len(columns)
-    unnamed = {c.index - 1 for c in columns if not c.header}
-    unnamed_seen: dict[int, int] = {}  # 0-based column → first sheet row holding a value there
-    for offset, cells in enumerate(raw.rows[header_index + 1 :], start=header_index + 2):
-        if len(cells) > width or unnamed:
-            _note_unnamed(cells, width, unnamed, unnamed_seen, offset)
-        if all(is_blank(c) for c in cells[:width]):
-            continue
-        rows.append(validator.validate(offset, cells))
-    for index, sheet_row in sorted(unnamed_seen.items()):
-        letter = column_letter(index + 1)
-        problems.append(
-            Problem(
-                WARNING,
-                raw.sheet_name,
-                f"{letter}{sheet_row}",
-                sheet_row,
-                None,
-                None,
-                None,
-                f"{raw.sheet_name}!{letter}{sheet_row}: column {letter} has values but no header "
-                f"on row {header_index + 1}, so hhbatch does not use them; give it a header "
-                "if it is meant as a field.",
-            )
-        )
+    rows, warnings = _validate_rows(raw, header_index, columns, validator)
+    problems.extend(warnings)
     if not rows:
         raise ManifestError(
             f"{raw.sheet_name}: there are no rows below the header on row {header_index + 1}; "
@@ -83,6 +59,41 @@ def load_manifest(
         csv_encoding=raw.csv_encoding,
         csv_delimiter=raw.csv_delimiter,
     )
+
+
+def _validate_rows(
+    raw: RawSheet, header_index: int, columns: list[Column], validator: RowValidator
+) -> tuple[list[ManifestRow], list[Problem]]:
+    """Every non-empty row below the header, validated; plus warnings about unnamed columns."""
+    rows = []
+    width = len(columns)
+    unnamed = {c.index - 1 for c in columns if not c.header}
+    unnamed_seen: dict[int, int] = {}  # 0-based column → first sheet row holding a value there
+    for sheet_row, cells in enumerate(raw.rows[header_index + 1 :], start=header_index + 2):
+        if len(cells) > width or unnamed:
+            _note_unnamed(cells, width, unnamed, unnamed_seen, sheet_row)
+        if all(is_blank(c) for c in cells[:width]):
+            continue
+        rows.append(validator.validate(sheet_row, cells))
+    warnings = []
+    for index, sheet_row in sorted(unnamed_seen.items()):
+        letter = column_letter(index + 1)
+        cell = f"{letter}{sheet_row}"
+        warnings.append(
+            Problem(
+                WARNING,
+                raw.sheet_name,
+                cell,
+                sheet_row,
+                None,
+                None,
+                None,
+                f"{raw.sheet_name}!{cell}: column {letter} has values but no header on row "
+                f"{header_index + 1}, so hhbatch does not use them; give it a header if it is "
+                "meant as a field.",
+            )
+        )
+    return rows, warnings
 
 
 def _note_unnamed(
