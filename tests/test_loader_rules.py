@@ -269,7 +269,7 @@ def test_unknown_default_key(tmp_path: Path) -> None:
     manifest = load_manifest(path, config=Config(defaults={"colour": "red"}))
     assert manifest.rows[0].valid
     assert [p.message for p in manifest.problems] == [
-        "hhbatch.yaml defaults, colour: 'colour' is not a field, got \"red\""
+        "hhbatch.yaml defaults, colour: 'colour' is not a field"
     ]
     assert not manifest.valid
 
@@ -301,3 +301,11 @@ def test_messages_stay_on_one_line(tmp_path: Path) -> None:
     assert problem.message == (
         'Sheet1!C2 (Duration (s)): durationSec must be a whole number from 3 to 12, got "6\\n7"'
     )
+
+
+def test_model_default_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = sheet(tmp_path, ["A horse", 6], headers=["Prompt", "Duration"])
+    manifest = load_manifest(path, config=Config(defaults={"model": "hh-2"}))
+    assert [p.message for p in manifest.problems] == [
+        f"hhbatch.yaml defaults, model: model is not accepted: {spec.FORBIDDEN_FIELDS['model']}"
+    ]

@@ -17,7 +17,7 @@ from hhbatch.errors import ManifestError
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import HeaderMatcher, english_header, header_key, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
-from hhbatch.loader.normalize import cell_text, display, is_blank, normalize_field
+from hhbatch.loader.normalize import cell_text, is_blank, normalize_field
 from hhbatch.loader.readers import RawSheet, read_sheet
 from hhbatch.loader.validate import Defaults, RowValidator, column_letter, field_message
 
@@ -232,7 +232,8 @@ def _defaults(
             )
 
         if name is None:
-            bad(f"{key!r} is not a field, got {display(raw)}")
+            reason = spec.FORBIDDEN_FIELDS.get(str(key))
+            bad(f"{key} is not accepted: {reason}" if reason else f"{key!r} is not a field")
             continue
         if is_blank(raw):
             continue
