@@ -12,6 +12,7 @@ from hhbatch.config import Config
 from hhbatch.errors import ConfigError, ManifestError
 from hhbatch.loader import load_manifest
 from hhbatch.loader.headers import ALIASES, MANIFEST_FIELDS, HeaderMatcher, header_key
+from hhbatch.loader.validate import column_letter
 
 
 def write_csv(path: Path, header: list[str], *rows: list[object]) -> Path:
@@ -188,3 +189,11 @@ def test_values_without_a_header_are_reported_once(tmp_path: Path) -> None:
         "it a header if it is meant as a field.",
     ]
     assert {p.severity for p in manifest.problems} == {"warning"}
+
+
+@pytest.mark.parametrize(
+    ("index", "letter"),
+    [(1, "A"), (26, "Z"), (27, "AA"), (702, "ZZ"), (703, "AAA"), (16384, "XFD")],
+)
+def test_column_letters_like_excel(index: int, letter: str) -> None:
+    assert column_letter(index) == letter

@@ -214,3 +214,18 @@ def test_top_level_help_lists_validate(
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "check a manifest against the API's rules" in capsys.readouterr().out
+
+
+def test_json_report_carries_excel_times_as_text(run, tmp_path: Path) -> None:
+    import datetime as dt
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Prompt", "Duration (s)", "Aspect ratio"])
+    sheet.append(["A horse gallops", 6, dt.time(4, 3)])
+    workbook.save(tmp_path / "m.xlsx")
+    code, out, _ = run(str(tmp_path / "m.xlsx"), "--json")
+    assert code == 1
+    [problem] = json.loads(out)["problems"]
+    assert problem["value"] == "04:03:00"
+    assert problem["message"].endswith('got "4:3" (the cell holds 04:03:00)')
