@@ -41,6 +41,6 @@ def output_column_for_header(header: str) -> ResultColumn | None:
     """Which of our output columns a header names (either language, case/space-insensitive)."""
     key = "".join(str(header).split()).casefold()
     for column in ALL_OUTPUT_COLUMNS:
-        if key in (column.name.casefold(), column.zh):
+        if key in (column.name.casefold(), column.zh.casefold()):
             return column
     return None

@@ -179,6 +179,9 @@ class Poller:
                 self.polls += 1
             self._record(item, video)
         finally:
+            # Leave the active set *before* waking the loop, or it may see this task as still
+            # running, go back to sleep and never be woken again.
+            self._active.discard(asyncio.current_task())  # type: ignore[arg-type]
             self._slots.release()
             self._changed.set()
 

@@ -325,6 +325,9 @@ def prepare(
         raise errors.UsageError(f"{manifest_path} does not exist or is not a file.")
     config = load_config(options.config_path, manifest_path)
     manifest = loader(manifest_path, sheet=options.sheet or config.sheet, config=config)
+    sheet_errors = [problem.message for problem in manifest.problems if problem.is_error]
+    if sheet_errors:
+        raise errors.ManifestError(" ".join(sheet_errors), path=str(manifest_path))
     stack = ExitStack()
     try:
         if options.sandbox:
@@ -365,6 +368,8 @@ def _start_sandbox(stack: ExitStack) -> tuple[str, str, Path]:
     """A fresh local server for this run, and a fresh journal: its ids die with it."""
     from hhbatch.sandbox import Sandbox, SandboxConfig
 
-    sandbox = stack.enter_context(Sandbox(SandboxConfig.demo()))
+    # Timings a person can watch: a second or two of "generation" per video.
+    config = SandboxConfig().with_overrides(queue_sec=0.5, processing_sec=(1.0, 3.0))
+    sandbox = stack.enter_context(Sandbox(config))
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hhbatch-sandbox-")))
     return sandbox.base_url, sandbox.api_key, tmp / "journal.sqlite"

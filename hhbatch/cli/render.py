@@ -1,0 +1,152 @@
+"""Turning plans, progress and reports into what a person reads on a terminal."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from hhbatch import plan as p
+from hhbatch.plan import Plan, RowPlan, UploadNeed
+from hhbatch.workflow import RunReport
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
+    counts = plan.counts()
+    seconds = plan.seconds_by_resolution()
+    secs = ", ".join(f"{res} {sec} s" for res, sec in sorted(seconds.items())) or "none"
+    lines = [
+        f"Plan for {manifest_path.name} (sheet {sheet_name!r}):",
+        f"  videos to create now      {counts.get(p.SUBMIT, 0):>6}   seconds of video: {secs}",
+        f"  files to upload           {len(plan.uploads):>6}   {human_bytes(plan.upload_bytes)}"
+        f"; {plan.uploads_reused} already uploaded and reused",
+        f"  already ready             {counts.get(p.DONE, 0):>6}",
+        f"  still generating          {counts.get(p.WAIT, 0):>6}   (will be checked)",
+    ]
+    skipped = [
+        (p.INVALID, "skipped, invalid", "fix the cells listed above"),
+        (p.FAILED, "skipped, failed before", "--retry-failed submits them again"),
+        (p.UNKNOWN, "skipped, outcome unknown", "--resubmit-unknown submits them again"),
+        (p.EDITED, "skipped, edited after", "--resubmit-edited submits the edited rows"),
+        (p.LATER, "left for a later run", "because of --limit"),
+    ]
+    for action, label, hint in skipped:
+        if counts.get(action):
+            lines.append(f"  {label:<25} {counts[action]:>6}   ({hint})")
+    if plan.recovered_unknown:
+        lines.append(
+            f"  {plan.recovered_unknown} row(s) were being created when a previous run stopped; "
+            "their outcome is unknown and they were not resubmitted."
+        )
+    return lines
+
+
+def invalid_lines(plan: Plan, limit: int = 50) -> list[str]:
+    messages = []
+    for rp in plan.by_action(p.INVALID):
+        messages.extend(problem.message for problem in rp.row.problems if problem.is_error)
+    shown = messages[:limit]
+    if len(messages) > limit:
+        shown.append(f"... and {len(messages) - limit} more (see the error column of the sheet)")
+    return shown
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command that continues this batch, without flags that only made sense once."""
+    drop = {"--dry-run", "--retry-failed", "--resubmit-unknown", "--resubmit-edited"}
+    kept = [a for a in argv if a not in drop]
+    return "hhbatch " + " ".join(shlex.quote(a) for a in kept)
+
+
+def summary_lines(report: RunReport) -> list[str]:
+    lines = ["", "Summary:"]
+    for status, count in sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {status:<18} {count:>6}")
+    if report.output_path is not None:
+        lines.append(f"Results: {report.output_path}")
+    return lines
+
+
+def report_json(report: RunReport, plan: Plan) -> str:
+    data: dict[str, Any] = {
+        "counts": report.counts,
+        "output": str(report.output_path) if report.output_path else None,
+        "interrupted": report.interrupted,
+        "timedOut": report.timed_out,
+        "polls": report.polls,
+        "elapsedSec": round(report.elapsed, 3),
+        "plan": plan.counts(),
+        "uploads": len(plan.uploads),
+        "rows": [
+            {
+                "sheetRow": row,
+                "status": r.status,
+                "videoId": r.video_id,
+                "videoUrl": r.video_url,
+                "error": r.error,
+            }
+            for row, r in sorted(report.results.items())
+        ],
+    }
+    if report.submit is not None:
+        data["outOfCredits"] = report.submit.out_of_credits
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+class TqdmProgress:
+    """Progress bars on a terminal, silence elsewhere (a pipe, CI, a log file)."""
+
+    def __init__(self, plan: Plan, *, enabled: bool | None = None) -> None:
+        enabled = sys.stderr.isatty() if enabled is None else enabled
+        common = {"file": sys.stderr, "disable": not enabled, "leave": True, "dynamic_ncols": True}
+        self._upload_bar = tqdm(
+            total=plan.upload_bytes, desc="upload", unit="B", unit_scale=True, **common
+        )
+        self._submit_bar = tqdm(total=len(plan.to_submit), desc="submitted", unit="row", **common)
+        in_flight = len(plan.to_submit) + len(plan.by_action(p.WAIT))
+        self._finish_bar = tqdm(total=in_flight, desc="finished", unit="row", **common)
+        self._ready = 0
+        self._failed = 0
+
+    def upload_progress(self, nbytes: int) -> None:
+        self._upload_bar.update(nbytes)
+
+    def upload_done(self, need: UploadNeed) -> None:
+        pass
+
+    def submitted(self, rp: RowPlan, outcome: str) -> None:
+        self._submit_bar.update(1)
+        if outcome != "created":
+            self._finish_bar.total = max(0, (self._finish_bar.total or 0) - 1)
+            self._finish_bar.refresh()
+
+    def finished(self, row_key: str, status: str) -> None:
+        if status == "ready":
+            self._ready += 1
+        else:
+            self._failed += 1
+        self._finish_bar.set_postfix(ready=self._ready, failed=self._failed, refresh=False)
+        self._finish_bar.update(1)
+
+    def status_seen(self, row_key: str, status: str) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        tqdm.write(text, file=sys.stderr)
+
+    def close(self) -> None:
+        for bar in (self._upload_bar, self._submit_bar, self._finish_bar):
+            bar.close()

@@ -1,0 +1,251 @@
+"""``hhbatch run``: validate, show the plan, ask, then upload, submit, wait and write results."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hhbatch.cli import exitcodes
+from hhbatch.cli.render import (
+    TqdmProgress,
+    invalid_lines,
+    plan_lines,
+    report_json,
+    resume_command,
+    summary_lines,
+)
+from hhbatch.errors import UsageError
+from hhbatch.workflow import Batch, RunOptions, prepare
+
+DESCRIPTION = """\
+Create one video per row of MANIFEST (.xlsx, .xlsm or .csv) and write the results sheet.
+
+Every row is checked first; then hhbatch shows a plan (videos to create, seconds of video,
+files to upload) and asks before spending credits. It uploads each distinct file once, submits
+under the API's rate limit, waits for the videos and writes status, videoId, videoUrl,
+thumbnailUrl, readyAt and error into <name>.results.xlsx (or .csv) beside the manifest,
+refreshing it as it goes.
+
+Safe to stop and rerun: run the same command again (on the manifest or on the results sheet)
+to continue. Nothing is ever created twice: a row whose create request got no answer is marked
+'unknown' and left alone unless you pass --resubmit-unknown.
+"""
+
+EPILOG = """\
+examples:
+  hhbatch run campaign.xlsx --dry-run        show the plan, send nothing
+  hhbatch run campaign.xlsx --limit 5        try five rows first; the next run does the rest
+  hhbatch run campaign.xlsx --yes            no question (scripts, scheduled jobs)
+  hhbatch run samples/campaign.xlsx --sandbox --yes   everything against a local fake server
+
+credentials: HAPPYHORSE_API_KEY (required) and HAPPYHORSE_BASE_URL (or base_url in hhbatch.yaml).
+
+exit codes: 0 all rows ready · 1 some rows failed, invalid, unknown or not finished ·
+2 usage or input error · 3 authentication · 4 out of credits · 130 interrupted
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="create the videos of a sheet and write the results (resumable)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    add_common_options(parser)
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and show the plan; send nothing"
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against a built-in local fake server (no account, no credits)",
+    )
+    parser.add_argument(
+        "--rate", type=_positive_float, metavar="REQ_PER_S", help="starting request rate"
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, metavar="N", help="requests in flight at once"
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="seconds between checks of one video (default 5; vendor advises 5-10)",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="submit and exit; 'hhbatch status' checks later"
+    )
+    parser.add_argument(
+        "--wait-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="stop waiting after this long; videos keep generating and the next run picks them up",
+    )
+    parser.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="submit only the first N rows this run"
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="submit again rows that failed before"
+    )
+    parser.add_argument(
+        "--resubmit-unknown",
+        action="store_true",
+        help="submit again rows whose earlier create got no answer (may charge twice)",
+    )
+    parser.add_argument(
+        "--resubmit-edited",
+        action="store_true",
+        help="create new videos for rows edited after they were submitted",
+    )
+    parser.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    parser.set_defaults(func=handle)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, metavar="PATH", help="results sheet (default <name>.results.xlsx)"
+    )
+    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: first visible)")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="settings file (default hhbatch.yaml beside it)"
+    )
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
+
+
+def say(text: str = "") -> None:
+    print(text, file=sys.stderr)
+
+
+def handle(args: argparse.Namespace) -> int:
+    options = RunOptions(
+        manifest=args.manifest,
+        out=args.out,
+        sheet=args.sheet,
+        config_path=args.config,
+        sandbox=args.sandbox,
+        rate=args.rate,
+        concurrency=args.concurrency,
+        poll_interval=args.poll_interval or (1.0 if args.sandbox else None),
+        wait=not args.no_wait,
+        wait_timeout=args.wait_timeout,
+        limit=args.limit,
+        retry_failed=args.retry_failed,
+        resubmit_unknown=args.resubmit_unknown,
+        resubmit_edited=args.resubmit_edited,
+    )
+    with prepare(options, require_credentials=not args.dry_run) as batch:
+        for warning in batch.manifest.problems:
+            say(warning.message)
+        for line in invalid_lines(batch.plan):
+            say(line)
+        for line in plan_lines(batch.plan, options.manifest, batch.manifest.sheet_name):
+            say(line)
+        if args.dry_run:
+            say("Dry run: nothing was sent.")
+            return exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK
+        if batch.plan.to_submit and not _confirmed(batch, args.yes):
+            say("Nothing was sent.")
+            return exitcodes.OK
+        if options.sandbox:
+            say(f"Sandbox: a local fake HappyHorse server at {batch.base_url} (no credits spent).")
+        progress = TqdmProgress(batch.plan)
+        try:
+            with _ctrl_c_stops(batch, progress.message):
+                report = batch.execute(progress)
+        finally:
+            progress.close()
+        return _finish(args, batch, report)
+
+
+def _confirmed(batch: Batch, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "Not asking for confirmation without a terminal: add --yes to submit, or --dry-run "
+            "to see the plan only."
+        )
+    count = len(batch.plan.to_submit)
+    answer = input(f"Create {count} video(s)? Credits are charged as each is created. [y/N] ")
+    return answer.strip().lower() in ("y", "yes", "是", "好")
+
+
+@contextmanager
+def _ctrl_c_stops(batch: Batch, tell: Callable[[str], None]) -> Iterator[None]:
+    """First Ctrl-C: stop submitting and save. Second: leave at once (the journal is always
+    consistent: every change is one SQLite transaction)."""
+    presses = 0
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            tell("Stopping: no new videos will be created; saving results (Ctrl-C again to quit).")
+            batch.request_stop()
+        else:
+            os._exit(exitcodes.INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
+    if args.json:
+        print(report_json(report, batch.plan))
+    else:
+        for line in summary_lines(report):
+            say(line)
+    submit = report.submit
+    unfinished = {"ready", "failed", "invalid", "unknown", "not submitted"}
+    still_running = sum(n for status, n in report.counts.items() if status not in unfinished)
+    argv = [a for a in sys.argv[1:]] if sys.argv and sys.argv[0].endswith("hhbatch") else []
+    resume = resume_command(argv or ["run", str(args.manifest)])
+    if report.interrupted:
+        say(f"Interrupted. To continue: {resume}")
+        return exitcodes.INTERRUPTED
+    if submit is not None and submit.out_of_credits:
+        say(f"Out of credits: top up, then continue with: {resume}")
+        return exitcodes.NO_CREDITS
+    if still_running:
+        say(
+            f"{still_running} video(s) still generating. Check later with "
+            f"'hhbatch status {args.manifest}' or by running the same command again."
+        )
+    if report.all_ready:
+        return exitcodes.OK
+    bad = {"failed", "invalid", "unknown", "not submitted"}
+    if not args.no_wait or any(report.counts.get(s) for s in bad):
+        return exitcodes.ROWS_NOT_OK
+    return exitcodes.OK

@@ -1,0 +1,56 @@
+"""``hhbatch status``: one reconcile pass over in-flight videos; updates the results sheet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from hhbatch.cli import exitcodes
+from hhbatch.cli.render import TqdmProgress, report_json, summary_lines
+from hhbatch.cli.run import add_common_options
+from hhbatch.workflow import RunOptions, prepare
+
+DESCRIPTION = """\
+Check every video of MANIFEST that is still generating (one request each), and update the
+results sheet. Creates nothing, uploads nothing, spends no credits.
+"""
+
+EPILOG = """\
+example:
+  hhbatch run campaign.xlsx --no-wait --yes   submit everything and return
+  hhbatch status campaign.xlsx                later: see what is ready
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="check videos still generating and update the results sheet",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    add_common_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    options = RunOptions(
+        manifest=args.manifest, out=args.out, sheet=args.sheet, config_path=args.config
+    )
+    with prepare(options) as batch:
+        progress = TqdmProgress(batch.plan)
+        try:
+            report = batch.status_pass(progress)
+        finally:
+            progress.close()
+        if args.json:
+            print(report_json(report, batch.plan))
+        else:
+            for line in summary_lines(report):
+                print(line, file=sys.stderr)
+        return exitcodes.OK if report.all_ready else exitcodes.ROWS_NOT_OK
