@@ -20,6 +20,9 @@ from hhbatch.config import CONFIG_FILENAME, Config
 from hhbatch.loader.headers import MANIFEST_FIELDS, chinese_header, english_header
 
 HERE = Path(__file__).resolve().parent
+# ``hhbatch init`` copies these from inside the installed package (tests keep both equal).
+PACKAGE_DATA = HERE.parent / "hhbatch" / "data"
+PACKAGED = ("campaign.xlsx", "campaign.zh.xlsx", CONFIG_FILENAME)
 DATA_ROWS = 1000  # rows that get dropdowns and ranges; more rows still load fine
 TEMPLATE_FIELDS = MANIFEST_FIELDS  # every field, in the API's own order
 
@@ -293,6 +296,11 @@ def build(dest: Path = HERE) -> list[Path]:
     (dest / "campaign.csv").write_bytes(csv_text().encode("utf-8-sig"))
     (dest / CONFIG_FILENAME).write_text(yaml_text(), encoding="utf-8", newline="\n")
     written += [dest / "campaign.csv", dest / CONFIG_FILENAME]
+    if dest == HERE:
+        PACKAGE_DATA.mkdir(exist_ok=True)
+        for name in PACKAGED:
+            (PACKAGE_DATA / name).write_bytes((dest / name).read_bytes())
+            written.append(PACKAGE_DATA / name)
     return written
 
 
