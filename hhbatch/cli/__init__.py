@@ -46,10 +46,12 @@ Run 'hhbatch COMMAND --help' for each command's options and an example.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hhbatch.cli.validate import manifest_format_help
+
     parser = argparse.ArgumentParser(
         prog="hhbatch",
         description=DESCRIPTION,
-        epilog=EPILOG,
+        epilog=EPILOG + "\n" + manifest_format_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"hhbatch {__version__}")
