@@ -152,6 +152,7 @@ class Batch:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = threading.Event()
+        self._write_lock = threading.Lock()
 
     def close(self) -> None:
         self._stack.close()
@@ -176,12 +177,25 @@ class Batch:
 
     def write_sheet(self) -> Path:
         """Write the results sheet now; returns where it went (elsewhere when locked)."""
+        return self._sheet_writer()()
+
+    def _sheet_writer(self) -> Callable[[], Path]:
+        """Read the journal here (its connection belongs to this thread) and return the slow
+        part, the file write, as a callable that may run in a worker thread."""
         from hhbatch.output import STATUS_FILLS, SheetWriter
 
         if self._writer is None:
             self._writer = SheetWriter.for_manifest(self.manifest)
+        writer = self._writer
         columns, rows = output_cells(self.results(), self.manifest.language, STATUS_FILLS)
-        return self._writer.write(self.output_path, columns, rows)
+
+        def write() -> Path:
+            # A refresh still running in its thread when the final write starts must finish
+            # first: one workbook object, one writer at a time.
+            with self._write_lock:
+                return writer.write(self.output_path, columns, rows)
+
+        return write
 
     # --- running -----------------------------------------------------------------------------
     def execute(self, progress: Progress) -> RunReport:
@@ -291,7 +305,7 @@ class Batch:
             await asyncio.sleep(interval)
             began = time.monotonic()
             try:
-                await asyncio.to_thread(self.write_sheet)
+                await asyncio.to_thread(self._sheet_writer())
             except errors.OutputError as err:
                 progress.message(str(err))
             interval = max(MIN_REFRESH_SECONDS, (time.monotonic() - began) * REFRESH_COST_FACTOR)
