@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hhbatch import errors
+from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.plan import Plan, RowPlan, UploadNeed
 
@@ -181,7 +181,7 @@ class Executor:
             self._auth_failed(err)
             return
         except errors.PlanGateExceeded as err:
-            self.journal.record_rejected(key, plan_gate_sentence(err))
+            self.journal.record_rejected(key, plan_gate_sentence(err, body))
             self.outcome.rejected += 1
             self.events.submitted(rp, "rejected")
             return
@@ -253,8 +253,15 @@ def build_body(request: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def plan_gate_sentence(err: errors.PlanGateExceeded) -> str:
+def plan_gate_sentence(err: errors.PlanGateExceeded, body: dict[str, Any] | None = None) -> str:
+    """One sentence naming the refused setting (with the row's value, so the user can find it
+    in the sheet) and the plan it needs, e.g. "... does not allow resolution = 1080p: ..."."""
     setting = err.field or "a setting of this row"
+    value = (body or {}).get(err.field) if err.field else None
+    if err.field in spec.FILE_COLUMNS:
+        setting = f"a {err.field} file"
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        setting = f"{err.field} = {value}"
     needed = f"the {err.required_plan} plan" if err.required_plan else "a higher plan"
     current = f" (your plan: {err.current_plan})" if err.current_plan else ""
     return f"Your plan does not allow {setting}: it needs {needed}{current}."
