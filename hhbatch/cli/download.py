@@ -1,0 +1,108 @@
+"""``hhbatch download``: fetch the finished videos of a batch into a folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from hhbatch import download as d
+from hhbatch.cli import exitcodes
+from hhbatch.cli.run import _positive_int, add_common_options
+from hhbatch.workflow import RunOptions, prepare
+
+DESCRIPTION = """\
+Download every ready video of MANIFEST (and its thumbnail, when there is one) into a folder,
+by default <name>_videos/ beside the manifest. Files are named r<row>_<start of the prompt>.mp4,
+or after the 'filename' column when the sheet has one. The results sheet gets a localFile column.
+
+Run it again at any time: files already complete are skipped, half-downloaded ones are fetched
+again. Works on the manifest or on its results sheet; needs no API key (the links are public).
+"""
+
+EPILOG = """\
+examples:
+  hhbatch download campaign.xlsx                 into campaign_videos/ beside the sheet
+  hhbatch download campaign.xlsx --to D:\\clips   into another folder
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "download",
+        help="download the ready videos and thumbnails into a folder (resumable)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    parser.add_argument(
+        "--to", type=Path, metavar="DIR", help="folder for the files (default <name>_videos)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=d.DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"files fetched at once (default {d.DEFAULT_CONCURRENCY})",
+    )
+    add_common_options(parser)
+    parser.set_defaults(func=handle)
+
+
+class TqdmDownload:
+    """A byte progress bar whose total grows as each file's size becomes known."""
+
+    def __init__(self, files: int) -> None:
+        self.bar = tqdm(
+            total=0, unit="B", unit_scale=True, unit_divisor=1024, desc="download", file=sys.stderr
+        )
+        self.failed: list[str] = []
+
+    def expect(self, nbytes: int) -> None:
+        self.bar.total = (self.bar.total or 0) + nbytes
+        self.bar.refresh()
+
+    def advance(self, nbytes: int) -> None:
+        self.bar.update(nbytes)
+
+    def file_done(self, job: d.FileJob, outcome: str, error: str | None) -> None:
+        if outcome == d.FAILED:
+            self.bar.write(f"row {job.sheet_row}: {error}", file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def handle(args: argparse.Namespace) -> int:
+    options = RunOptions(
+        manifest=args.manifest, out=args.out, sheet=args.sheet, config_path=args.config
+    )
+    with prepare(options, require_credentials=False) as batch:
+        progress = TqdmDownload(len(batch.plan.rows))
+        try:
+            report = d.download_batch(batch, args.to, progress, concurrency=args.concurrency)
+        finally:
+            progress.close()
+    for line in summary_lines(report):
+        print(line, file=sys.stderr)
+    return exitcodes.ROWS_NOT_OK if report.failed_rows else exitcodes.OK
+
+
+def summary_lines(report: d.DownloadReport) -> list[str]:
+    counts = report.counts
+    lines = [
+        f"{len(report.rows)} ready row(s): {counts.get(d.DOWNLOADED, 0)} file(s) downloaded, "
+        f"{counts.get(d.SKIPPED, 0)} already there, {counts.get(d.FAILED, 0)} failed.",
+        f"Files in {report.folder}",
+    ]
+    if report.output_path is not None:
+        lines.append(f"Results sheet with a localFile column: {report.output_path}")
+    if report.failed_rows:
+        rows = ", ".join(str(r) for r in report.failed_rows[:20])
+        more = " ..." if len(report.failed_rows) > 20 else ""
+        lines.append(f"Rows with a failed download: {rows}{more}. Run the same command again.")
+    return lines
