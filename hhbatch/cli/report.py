@@ -1,0 +1,60 @@
+"""``hhbatch report``: write the review page of a batch (one self-contained HTML file)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from hhbatch.cli import exitcodes
+from hhbatch.report import write_report
+from hhbatch.workflow import RunOptions, prepare
+
+DESCRIPTION = """\
+Write <name>.report.html beside MANIFEST: one card per row with its prompt, settings, status,
+error, and the video (the downloaded file when 'hhbatch download' fetched it, else its link)
+or thumbnail. Buttons filter the cards by status. The page is a single file that needs no
+network to open: send it to a reviewer with the videos folder, or open it with --open.
+"""
+
+EPILOG = """\
+examples:
+  hhbatch report campaign.xlsx --open        write campaign.report.html and show it
+  hhbatch download campaign.xlsx && hhbatch report campaign.xlsx
+                                             review the downloaded files offline
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write an HTML page to review every row and its video",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    parser.add_argument(
+        "--out", type=Path, metavar="PATH", help="the HTML file (default <name>.report.html)"
+    )
+    parser.add_argument(
+        "--videos", type=Path, metavar="DIR", help="where 'download --to' put the files"
+    )
+    parser.add_argument("--open", action="store_true", help="open the page in the browser")
+    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: first visible)")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="settings file (default hhbatch.yaml beside it)"
+    )
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    options = RunOptions(manifest=args.manifest, sheet=args.sheet, config_path=args.config)
+    with prepare(options, require_credentials=False) as batch:
+        path, cards = write_report(batch, args.out, args.videos)
+    print(f"Wrote {path} ({len(cards)} row(s)).", file=sys.stderr)
+    if args.open:
+        webbrowser.open(path.resolve().as_uri())
+    return exitcodes.OK
