@@ -75,7 +75,7 @@ class SandboxProc:
             self.proc.wait()
 
     def _get(self, path: str) -> Any:
-        with urlopen(self.base_url + path, timeout=60) as response:  # noqa: S310 - loopback
+        with urlopen(self.base_url + path, timeout=60) as response:
             return json.loads(response.read())
 
     def counters(self) -> dict[str, Any]:
@@ -215,7 +215,9 @@ def run_hhbatch(
             report = json.loads(text)
         except ValueError:
             sys.stderr.write(err_path.read_text(encoding="utf-8")[-3000:])
-            raise RuntimeError(f"hhbatch run exited {completed.returncode} without a report")
+            raise RuntimeError(
+                f"hhbatch run exited {completed.returncode} without a report"
+            ) from None
         stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
     result = RunResult(completed.returncode, wall, report, stats, sandbox.counters())
     if jobs:
@@ -235,11 +237,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
     ]
     lines = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
     for row in cells:
-        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        padded = [
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("| " + " | ".join(padded) + " |")
     return "\n".join(lines)
 

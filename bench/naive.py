@@ -3,7 +3,7 @@
 Issue #5 item 3 compares hhbatch with this. It is deliberately plain (and correct): every row
 uploads its own file, then waits for its own video, polling every ``--poll-interval`` seconds.
 
-    HAPPYHORSE_BASE_URL=... HAPPYHORSE_API_KEY=... python bench/naive.py rows.csv [--poll-interval 1]
+    python bench/naive.py rows.csv [--poll-interval 1]   # HAPPYHORSE_BASE_URL / _API_KEY set
 
 Reads the bench CSV (columns Prompt, Duration (s), Source image); prints one JSON line with the
 elapsed seconds and the number of requests.
