@@ -5,11 +5,17 @@ the API has no idempotency key. So the journal records the intent *before* the r
 the id right after; a create is repeated only when the request provably never reached the server
 (the client retries connect failures and 429s itself). Any other lost answer makes the row
 ``unknown``, which only the user can turn into a resubmission (``--resubmit-unknown``).
+
+The intent is written the moment the rate limiter lets the create go (:class:`AdmissionLimiter`),
+not when the row starts waiting for its turn: a row queued behind the limiter has not left the
+machine, so a kill -9 during that wait must leave it submittable, not ``unknown``. A row still
+waiting when the run is stopped (Ctrl-C) or halted (out of credits) is withdrawn unsent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,8 +23,32 @@ from typing import Any, Protocol
 from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.plan import Plan, RowPlan, UploadNeed
+from hhbatch.ratelimit import RateLimiter
 
 UPLOAD_ATTEMPTS = 3  # presign again when a presigned URL expired or was refused
+
+# Set by the executor inside each create's own task; called by AdmissionLimiter the moment that
+# create is let through, i.e. right before its bytes leave.
+_ON_CREATE_ADMITTED: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "hhbatch_on_create_admitted", default=None
+)
+
+
+class AdmissionLimiter(RateLimiter):
+    """The shared rate limiter, telling the executor when one of its creates may go."""
+
+    async def acquire(self, kind: str = "api") -> None:
+        await super().acquire(kind)
+        hook = _ON_CREATE_ADMITTED.get()
+        if hook is not None:
+            from hhbatch.client import KIND_CREATE  # lazy: httpx only when a run needs it
+
+            if kind == KIND_CREATE:
+                hook()
+
+
+class _Withdrawn(Exception):
+    """A create admitted after the run was stopped or halted: it is not sent at all."""
 
 
 class ExecutorEvents(Protocol):
@@ -166,9 +196,26 @@ class Executor:
 
     async def _create(self, rp: RowPlan, body: dict[str, Any]) -> None:
         key = rp.row_key
-        self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
+        admitted = False
+
+        def record_intent() -> None:
+            nonlocal admitted
+            if not admitted:
+                self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
+                admitted = True
+
+        def on_admitted() -> None:
+            if not admitted and (self.stop.is_set() or self._halt.is_set()):
+                raise _Withdrawn
+            record_intent()  # once: later calls are retries after a 429 or a refused connect
+
+        token = _ON_CREATE_ADMITTED.set(on_admitted)
         try:
+            if not isinstance(getattr(self.client, "limiter", None), AdmissionLimiter):
+                record_intent()  # no admission signal from this client: record before asking
             created = await self.client.create_video(body)
+        except _Withdrawn:
+            return  # never sent, no intent written: _hold_unsent gives the row its reason
         except errors.InsufficientCredits:
             self._halt.set()
             self.outcome.out_of_credits = True
@@ -206,6 +253,10 @@ class Executor:
             self.outcome.rejected += 1
             self.events.submitted(rp, "rejected")
             return
+        finally:
+            _ON_CREATE_ADMITTED.reset(token)
+        if not admitted:  # cannot happen with AdmissionLimiter; never lose an id regardless
+            record_intent()
         self.journal.record_created(key, created.id, created.status)
         self.outcome.created += 1
         self.events.submitted(rp, "created")

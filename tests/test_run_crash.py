@@ -1,0 +1,240 @@
+"""``hhbatch run`` killed with SIGKILL (TerminateProcess on Windows) at any instant, then rerun.
+
+The issue's promise: after a kill -9 at any instant, a rerun submits every remaining row and none
+twice; a create that was in flight becomes ``unknown`` (never silently resubmitted); the batch
+lock dies with the process. Everything here runs ``python -m hhbatch`` as a real process against
+a sandbox started in the test, and checks the sandbox's own record of what was created.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from runhelpers import (
+    CreateWatch,
+    creates_by_prompt,
+    describe,
+    job_ids_by_prompt,
+    journal_integrity,
+    journal_jobs,
+    prompt_for,
+    read_results,
+    run_to_end,
+    start_run,
+    wait_until,
+    write_manifest,
+)
+
+from hhbatch.sandbox import Sandbox
+
+ROWS = 50
+UNKNOWN_EXPLANATION = "their outcome is unknown and they were not resubmitted"
+
+
+def _kill(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    proc.kill()
+    out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 60) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _sheet_row_of(index: int) -> int:
+    return index + 2  # row 1 is the header
+
+
+# --- 1. the kill loop --------------------------------------------------------------------------
+def test_sigkill_at_random_moments_never_creates_a_row_twice(
+    sandbox_factory, tmp_path: Path
+) -> None:
+    """Kill a 50-row batch at random instants until a run ends on its own; every row is created
+    at most once, every known outcome exactly once, and every result reaches the sheet."""
+    manifest = write_manifest(tmp_path / "batch", ROWS, image_every=10)
+    sb: Sandbox = sandbox_factory(
+        queue_sec=0.05, processing_sec=(0.05, 0.3), latency_sec=(0.005, 0.03), seed=7
+    )
+    rng = random.Random(4)
+    flags = ("--rate", "40", "--concurrency", "4")
+
+    kills: list[int] = []  # sandbox creates when each kill landed
+    finished: subprocess.CompletedProcess | None = None
+    last: subprocess.CompletedProcess | None = None
+    started = time.monotonic()
+    for _ in range(40):
+        if time.monotonic() - started > 60:
+            break
+        before = sb.counters()["requests_total"]
+        proc = start_run(manifest, sb, *flags)
+        if rng.random() < 0.2:
+            delay = rng.uniform(0.0, 0.3)  # during start-up, journal recovery, planning
+        else:
+            # once the run talks to the server, so kills land among uploads, creates and polls
+            # however slowly Python starts on this machine
+            wait_until(lambda n=before: sb.counters()["requests_total"] > n, 15, proc)
+            delay = rng.uniform(0.0, 0.8)
+        try:
+            finished = _finish(proc, timeout=delay)
+            break
+        except subprocess.TimeoutExpired:
+            last = _kill(proc)
+            kills.append(sb.counters()["creates"])
+    if finished is None:  # the loop's bound ran out: one last run, left alone
+        finished = run_to_end(manifest, sb, *flags)
+    diag = describe(finished, sb) + f"\ncreates at each kill: {kills}"
+    assert finished.returncode in (0, 1), diag
+    assert len(kills) >= 3, diag
+    assert any(0 < n < ROWS for n in kills), "no kill landed while rows were being created\n" + diag
+    if last is not None:
+        assert "Another hhbatch run" not in finished.stderr, diag
+
+    counters = sb.counters()
+    assert counters["duplicate_creates"] == 0, diag
+    created = creates_by_prompt(sb)
+    ids = job_ids_by_prompt(sb)
+    assert all(n == 1 for n in created.values()), f"created twice: {created}\n{diag}"
+
+    jobs = journal_jobs(manifest)
+    sheet = read_results(manifest)
+    server = {job["id"]: job for job in sb.jobs()}
+    unknown_rows = set()
+    for i in range(ROWS):
+        prompt = prompt_for(i)
+        job = jobs.get(_sheet_row_of(i))
+        row = sheet[prompt]
+        assert job is not None, f"row {i} never reached the journal\n{diag}"
+        if job["state"] == "unknown":
+            unknown_rows.add(i)
+            assert row["status"] == "unknown", (i, row, diag)
+            assert "--resubmit-unknown" in row["error"], (i, row)
+            assert created[prompt] <= 1
+            continue
+        assert row["status"] != "unknown", (i, row, diag)
+        # Outcome known: created exactly once, and the sheet names that very job.
+        assert job["state"] == "ready", (i, job, diag)
+        assert created[prompt] == 1, (i, diag)
+        assert row["videoId"] == ids[prompt][0] == job["video_id"], (i, row, ids[prompt])
+        assert row["status"] == "ready"
+        assert row["videoUrl"] == server[row["videoId"]]["video_url"], (i, row)
+        assert row["videoUrl"], (i, row)
+    assert journal_integrity(manifest) == "ok"
+    expected_code = 1 if unknown_rows else 0
+    assert finished.returncode == expected_code, diag
+
+    # The user checks the dashboard and resubmits the unknown rows: every row ends ready, and
+    # only rows whose outcome was unknown may exist twice on the server.
+    resubmit = run_to_end(manifest, sb, *flags, "--resubmit-unknown")
+    diag = describe(resubmit, sb) + f"\nunknown rows: {sorted(unknown_rows)}"
+    assert resubmit.returncode == 0, diag
+    created = creates_by_prompt(sb)
+    ids = job_ids_by_prompt(sb)
+    sheet = read_results(manifest)
+    for i in range(ROWS):
+        prompt = prompt_for(i)
+        expected = {1, 2} if i in unknown_rows else {1}
+        assert created[prompt] in expected, (i, created[prompt], diag)
+        assert sheet[prompt]["status"] == "ready", (i, sheet[prompt], diag)
+        assert sheet[prompt]["videoId"] == ids[prompt][-1], (i, sheet[prompt], ids[prompt])
+    twice = sum(1 for i in unknown_rows if created[prompt_for(i)] == 2)
+    assert sb.counters()["duplicate_creates"] == twice, diag
+
+
+# --- 2. kill -9 between intent and answer ------------------------------------------------------
+def test_kill_while_create_in_flight_leaves_row_unknown(
+    sandbox_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = write_manifest(tmp_path / "batch", 3)
+    watch = CreateWatch().install(monkeypatch)
+    # Only creates are slow: the kill lands after the request reached the server, before the
+    # answer (the server still creates, and charges, the job after the client is gone).
+    sb: Sandbox = sandbox_factory(fault_routes=("create",), latency_sec=1.0)
+    proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "1")
+    assert watch.wait_for(1, 30, proc), describe(_finish(proc), sb)
+    killed = _kill(proc)
+
+    sb.update_config(latency_sec=0.0)
+    rerun = run_to_end(manifest, sb, "--rate", "100")
+    diag = describe(rerun, sb) + "\n--- killed run ---\n" + describe(killed)
+    assert rerun.returncode == 1, diag
+    assert UNKNOWN_EXPLANATION in rerun.stderr, diag
+    assert "--resubmit-unknown" in rerun.stderr, diag
+    sheet = read_results(manifest)
+    first, others = prompt_for(0), [prompt_for(1), prompt_for(2)]
+    assert sheet[first]["status"] == "unknown", diag
+    assert "may or may not have been created" in sheet[first]["error"], sheet[first]
+    assert "--resubmit-unknown" in sheet[first]["error"], sheet[first]
+    assert sheet[first]["videoId"] == ""
+    assert [sheet[p]["status"] for p in others] == ["ready", "ready"], diag
+    assert journal_integrity(manifest) == "ok"
+
+    # The slow create lands on the server after the kill: exactly once, never resubmitted.
+    assert wait_until(lambda: sb.counters()["creates"] == 3, 10), diag
+    assert creates_by_prompt(sb) == Counter({first: 1, **{p: 1 for p in others}}), diag
+    again = run_to_end(manifest, sb, "--rate", "100")
+    assert again.returncode == 1, describe(again, sb)
+    assert creates_by_prompt(sb)[first] == 1, describe(again, sb)
+
+    final = run_to_end(manifest, sb, "--rate", "100", "--resubmit-unknown")
+    assert final.returncode == 0, describe(final, sb)
+    ids = job_ids_by_prompt(sb)
+    assert len(ids[first]) == 2 and all(len(ids[p]) == 1 for p in others), ids
+    sheet = read_results(manifest)
+    assert sheet[first]["status"] == "ready"
+    assert sheet[first]["videoId"] == ids[first][-1]
+
+
+def test_kill_while_rows_wait_for_the_rate_limit_leaves_them_submittable(
+    sandbox_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows queued behind the client's rate limiter never left the machine: after a kill they
+    are submitted by the rerun, not reported unknown. Only the create in flight is unknown."""
+    manifest = write_manifest(tmp_path / "batch", 4)
+    watch = CreateWatch().install(monkeypatch)
+    sb: Sandbox = sandbox_factory(fault_routes=("create",), latency_sec=1.0)
+    # One request per 5 s: the first create goes at once, the others wait their turn.
+    proc = start_run(manifest, sb, "--rate", "0.2", "--concurrency", "4")
+    assert watch.wait_for(1, 30, proc), describe(_finish(proc), sb)
+    killed = _kill(proc)
+
+    sb.update_config(latency_sec=0.0)
+    rerun = run_to_end(manifest, sb, "--rate", "100")
+    diag = describe(rerun, sb) + "\n--- killed run ---\n" + describe(killed)
+    sheet = read_results(manifest)
+    statuses = {p: sheet[p]["status"] for p in sheet}
+    assert statuses[prompt_for(0)] == "unknown", diag
+    assert [statuses[prompt_for(i)] for i in (1, 2, 3)] == ["ready"] * 3, f"{statuses}\n{diag}"
+    assert wait_until(lambda: sb.counters()["creates"] == 4, 10), diag
+    assert sb.counters()["duplicate_creates"] == 0, diag
+
+
+# --- 4. the batch lock after a crash -----------------------------------------------------------
+def test_lock_refuses_a_second_run_and_dies_with_a_killed_run(
+    sandbox_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = write_manifest(tmp_path / "batch", 2)
+    watch = CreateWatch().install(monkeypatch)
+    sb: Sandbox = sandbox_factory(fault_routes=("create",), latency_sec=2.0)
+    proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "1")
+    assert watch.wait_for(1, 30, proc), describe(_finish(proc), sb)
+
+    # While the first run lives, a second one on the same batch is refused before sending.
+    second = run_to_end(manifest, sb, "--rate", "100")
+    assert second.returncode == 2, describe(second, sb)
+    assert "Another hhbatch run is working on this batch" in second.stderr, describe(second)
+    assert watch.arrived == 1, "the refused run must not create anything"
+
+    killed = _kill(proc)
+    sb.update_config(latency_sec=0.0)
+    rerun = run_to_end(manifest, sb, "--rate", "100")
+    diag = describe(rerun, sb) + "\n--- killed run ---\n" + describe(killed)
+    assert "Another hhbatch run" not in rerun.stderr, diag
+    assert rerun.returncode == 1, diag  # the row in flight is unknown, the other one ready
+    sheet = read_results(manifest)
+    assert [sheet[prompt_for(i)]["status"] for i in (0, 1)] == ["unknown", "ready"], diag
