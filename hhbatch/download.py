@@ -449,3 +449,129 @@ def write_results(
             cells[sheet_row][error_header] = OutputCell(row.error)
     writer = SheetWriter.for_manifest(batch.manifest)
     return writer.write(dest, [*columns, header], cells)
+
+
+# --- while a run goes on (``hhbatch run --download``) ------------------------------------------
+class BackgroundDownloads:
+    """Fetch each row's files as soon as it is ready, while the run keeps polling.
+
+    Why a thread with its own event loop: the run's loop ends when the run does, and a slow file
+    host must never hold up submitting or polling. The journal is read only on the run's side
+    (:class:`DownloadOnReady`); this side sees nothing but URLs and paths.
+    """
+
+    def __init__(
+        self,
+        batch: Any,
+        folder: Path | None = None,
+        events: DownloadEvents | None = None,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        attempts: int = DEFAULT_ATTEMPTS,
+        retry_delay: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        import queue
+        import threading
+
+        manifest = batch.manifest
+        self.folder = (
+            Path(folder) if folder is not None else default_folder(Path(batch.options.manifest))
+        )
+        chosen = filename_cells(manifest)
+        self.stems = file_stems(
+            (row.sheet_row, row.request.get("prompt"), chosen.get(row.sheet_row))
+            for row in manifest.rows
+        )
+        self.outcomes: dict[FileJob, tuple[str, str | None]] = {}
+        self._events = events or NullEvents()
+        self._options = (concurrency, attempts, retry_delay, transport)
+        self._queue: queue.Queue[FileJob | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="hhbatch-download", daemon=True)
+        self._thread.start()
+
+    def row_ready(self, sheet_row: int, result: RowResult) -> None:
+        for job in plan_files({sheet_row: result}, self.stems, self.folder):
+            self._queue.put(job)
+
+    def close(self) -> dict[FileJob, tuple[str, str | None]]:
+        """Wait for every file asked for so far; returns each one's outcome."""
+        self._queue.put(None)
+        self._thread.join()
+        return self.outcomes
+
+    def _work(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        concurrency, attempts, retry_delay, transport = self._options
+        slots = asyncio.Semaphore(max(1, concurrency))
+        tasks: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(
+            transport=transport, timeout=TIMEOUT, follow_redirects=True
+        ) as client:
+
+            async def one(job: FileJob) -> None:
+                async with slots:
+                    outcome = await _fetch_with_retries(
+                        client, job, self._events, attempts, retry_delay
+                    )
+                self.outcomes[job] = outcome
+                self._events.file_done(job, *outcome)
+
+            seen: set[Path] = set()
+            while True:
+                job = await asyncio.to_thread(self._queue.get)
+                if job is None:
+                    break
+                if job.path in seen:
+                    continue  # the same row reported ready twice
+                seen.add(job.path)
+                task = asyncio.ensure_future(one(job))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            await asyncio.gather(*tasks)
+
+
+class DownloadOnReady:
+    """Wraps the run's progress reporter: passes every event on, and hands each row that turns
+    ``ready`` to a :class:`BackgroundDownloads`. Called on the run's event loop thread, where the
+    journal may be read."""
+
+    def __init__(self, inner: Any, batch: Any, downloads: BackgroundDownloads) -> None:
+        self._inner = inner
+        self._batch = batch
+        self._downloads = downloads
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def finished(self, row_key: str, status: str) -> None:
+        self._inner.finished(row_key, status)
+        if status != spec.STATUS_READY:
+            return
+        job = self._batch.journal.job(row_key)
+        if job is not None and job.video_url and job.sheet_row is not None:
+            self._downloads.row_ready(
+                job.sheet_row,
+                RowResult(
+                    status=spec.STATUS_READY,
+                    video_url=job.video_url,
+                    thumbnail_url=job.thumbnail_url,
+                ),
+            )
+
+
+def finish_background(
+    batch: Any, downloads: BackgroundDownloads, events: DownloadEvents | None = None
+) -> DownloadReport:
+    """After the run: wait for the background files, fetch those of rows that were ready before
+    (or whose event was missed), and write localFile into the results sheet."""
+    during = downloads.close()
+    report = download_batch(batch, downloads.folder, events)
+    fetched = sum(1 for outcome, _ in during.values() if outcome == DOWNLOADED)
+    # Files fetched during the run were found complete by the sweep: count them as downloaded.
+    moved = min(fetched, report.counts.get(SKIPPED, 0))
+    report.counts[DOWNLOADED] = report.counts.get(DOWNLOADED, 0) + moved
+    report.counts[SKIPPED] = report.counts.get(SKIPPED, 0) - moved
+    return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import openpyxl
@@ -233,3 +234,37 @@ def test_existing_file_of_another_size_is_replaced(tmp_path: Path) -> None:
     assert (tmp_path / "r2.mp4").read_bytes() == b"0123456789"
     asyncio.run(d.fetch_files(jobs, Events(), transport=transport, retry_delay=0))
     assert events == [(d.DOWNLOADED, None), (d.SKIPPED, None)]
+
+
+def test_run_download_fetches_while_running_and_writes_local_file(
+    tmp_path: Path, env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_csv(tmp_path, PROMPTS)
+    code = main(["run", str(manifest), "--yes", "--poll-interval", "0.05", "--download"])
+    assert code == 1  # the [fail] row
+    err = capsys.readouterr().err
+    assert "3 ready row(s): 6 file(s) downloaded, 0 already there, 0 failed." in err
+    rows = results_rows(tmp_path / "spring.results.csv")
+    assert [bool(r["localFile"]) for r in rows] == [True, True, False, True]
+    for row in rows:
+        if row["localFile"]:
+            assert (tmp_path / row["localFile"]).read_bytes() == assets.mp4_bytes()
+    assert env.counters()["storage_authorization_headers"] == 0
+
+
+def test_background_downloads_get_rows_as_they_become_ready(tmp_path: Path) -> None:
+    batch = SimpleNamespace(
+        options=SimpleNamespace(manifest=tmp_path / "b.csv"),
+        manifest=SimpleNamespace(columns=[], rows=[]),
+    )
+    transport = fake_host({"/a.mp4": (200, b"aaaa", "4"), "/a.png": (200, b"png", "3")})
+    downloads = d.BackgroundDownloads(batch, transport=transport, retry_delay=0)
+    result = RowResult("ready", video_url="https://h/a.mp4", thumbnail_url="https://h/a.png")
+    downloads.row_ready(7, result)
+    downloads.row_ready(7, result)  # reported twice: fetched once
+    outcomes = downloads.close()
+    assert sorted((j.path.name, o) for j, (o, _) in outcomes.items()) == [
+        ("r7.mp4", d.DOWNLOADED),
+        ("r7.png", d.DOWNLOADED),
+    ]
+    assert (tmp_path / "b_videos" / "r7.mp4").read_bytes() == b"aaaa"

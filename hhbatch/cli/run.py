@@ -20,6 +20,11 @@ from hhbatch.cli.render import (
     resume_command,
     summary_lines,
 )
+from hhbatch.download import (
+    BackgroundDownloads,
+    DownloadOnReady,
+    finish_background,
+)
 from hhbatch.errors import UsageError
 from hhbatch.workflow import Batch, RunOptions, prepare
 
@@ -107,6 +112,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="create new videos for rows edited after they were submitted",
     )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download each video as it becomes ready (like 'hhbatch download')",
+    )
     parser.add_argument("--json", action="store_true", help="print the final summary as JSON")
     parser.set_defaults(func=handle)
 
@@ -178,12 +188,34 @@ def handle(args: argparse.Namespace) -> int:
         if options.sandbox:
             say(f"Sandbox: a local fake HappyHorse server at {batch.base_url} (no credits spent).")
         progress = TqdmProgress(batch.plan)
+        downloads = _start_downloads(batch) if args.download else None
         try:
             with _ctrl_c_stops(batch, progress.message):
-                report = batch.execute(progress)
+                report = batch.execute(
+                    progress if downloads is None else DownloadOnReady(progress, batch, downloads)
+                )
         finally:
             progress.close()
+            if downloads is not None:
+                _finish_downloads(batch, downloads)
         return _finish(args, batch, report)
+
+
+def _start_downloads(batch: Batch) -> BackgroundDownloads:
+    return BackgroundDownloads(batch)
+
+
+def _finish_downloads(batch: Batch, downloads: BackgroundDownloads) -> None:
+    from hhbatch.cli.download import TqdmDownload
+    from hhbatch.cli.download import summary_lines as download_lines
+
+    bar = TqdmDownload(0)
+    try:
+        result = finish_background(batch, downloads, bar)
+    finally:
+        bar.close()
+    for line in download_lines(result):
+        say(line)
 
 
 def _confirmed(batch: Batch, assume_yes: bool) -> bool:
