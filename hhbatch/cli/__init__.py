@@ -17,7 +17,15 @@ from hhbatch.cli import exitcodes
 from hhbatch.errors import HhbatchError
 
 # Order is the order shown in --help.
-COMMAND_MODULES: tuple[str, ...] = ("init", "run", "status", "download", "report", "validate", "sandbox")
+COMMAND_MODULES: tuple[str, ...] = (
+    "init",
+    "run",
+    "status",
+    "download",
+    "report",
+    "validate",
+    "sandbox",
+)
 
 DESCRIPTION = """\
 Turn a spreadsheet into a batch of AI videos on the HappyHorse Customer API.
