@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,7 @@ def build_plan(
     valid_rows = [row for row in manifest.rows if row.valid]
     fps = [fingerprint(row) for row in valid_rows]
     keys = dict(zip((id(r) for r in valid_rows), zip(row_keys(fps), fps, strict=True), strict=True))
-    matched_keys = {key for key, _ in keys.values() if key in jobs}
-    orphans_by_sheet_row = {
-        job.sheet_row: job
-        for key, job in jobs.items()
-        if key not in matched_keys and job.state in _CHARGED_STATES and job.sheet_row is not None
-    }
+    edited_of = _pair_edited_rows(manifest.rows, keys, jobs, options.trust_sheet_ids)
 
     plans: list[RowPlan] = []
     for row in manifest.rows:
@@ -121,7 +117,7 @@ def build_plan(
             previous_id = None
         if job is None:
             plans.append(
-                _unmatched(row, key, fp, previous_id, by_video_id, orphans_by_sheet_row, options)
+                _unmatched(row, key, fp, previous_id, by_video_id, edited_of.get(id(row)), options)
             )
             continue
         plans.append(_matched(row, key, fp, job, options))
@@ -153,13 +149,15 @@ def _unmatched(
     fp: str,
     previous_id: str | None,
     by_video_id: dict[str, j.JobRecord],
-    orphans_by_sheet_row: dict[int, j.JobRecord],
+    orphan: j.JobRecord | None,
     options: PlanOptions,
 ) -> RowPlan:
-    """A row the journal has never seen with these inputs: new, edited, or from a lost journal."""
+    """A row the journal has never seen with these inputs: new, edited, or from a lost journal.
+
+    ``orphan``: the earlier job this row took the place of (see :func:`_pair_edited_rows`)."""
     old = by_video_id.get(previous_id) if previous_id else None
     if old is None and previous_id is None:
-        old = orphans_by_sheet_row.get(row.sheet_row)
+        old = orphan
     if old is not None and not options.resubmit_edited:
         what = f"video {old.video_id}" if old.video_id else "a video"
         return RowPlan(
@@ -178,6 +176,93 @@ def _unmatched(
         # or moved journal). Trust the sheet: poll the id, never create the video a second time.
         return RowPlan(row, WAIT, key, fp, adopt_video_id=previous_id)
     return RowPlan(row, SUBMIT, key, fp)
+
+
+def _pair_edited_rows(
+    rows: list[Any],
+    keys: dict[int, tuple[str, str]],
+    jobs: dict[str, j.JobRecord],
+    trust_sheet_ids: bool,
+) -> dict[int, j.JobRecord]:
+    """Which new-looking rows are edits of rows created before (by ``id(row)``).
+
+    Why by position between anchors, not by row number: a row edited in the manifest has a new
+    fingerprint, and the user may also have inserted or deleted rows above it, so its row number
+    says nothing. The rows that still match the journal are anchors; a run of unmatched rows
+    between two anchors replaced the charged jobs that sat between the same two anchors last
+    time (the journal keeps each job's last sheet row). Equal counts pair in order; otherwise
+    each earlier job pairs with the row whose prompt is most like its own, if any is close.
+    Rows carrying a video id (a results sheet) are matched by that id instead.
+    """
+    matched = {key for key, _ in keys.values() if key in jobs}
+    orphans = sorted(
+        (
+            job
+            for key, job in jobs.items()
+            if key not in matched and job.state in _CHARGED_STATES and job.sheet_row is not None
+        ),
+        key=lambda job: job.sheet_row or 0,
+    )
+    if not orphans:
+        return {}
+    pairs: dict[int, j.JobRecord] = {}
+    used: set[str] = set()
+    gap: list[Any] = []
+    low = 0
+
+    def close_gap(high: float) -> None:
+        lo, hi = min(low, high), max(low, high)
+        candidates = [o for o in orphans if o.row_key not in used and lo < (o.sheet_row or 0) < hi]
+        if not gap or not candidates:
+            return
+        if len(candidates) == len(gap):
+            chosen = list(zip(gap, candidates, strict=True))
+        else:
+            chosen = _pair_by_prompt(gap, candidates)
+        for row, orphan in chosen:
+            pairs[id(row)] = orphan
+            used.add(orphan.row_key)
+
+    for row in rows:
+        if not row.valid:
+            continue
+        key, _ = keys[id(row)]
+        job = jobs.get(key)
+        if job is None:
+            has_id = trust_sheet_ids and (row.previous or {}).get("videoId")
+            if not has_id:
+                gap.append(row)
+            continue
+        if job.sheet_row is None:
+            continue
+        close_gap(job.sheet_row)
+        gap, low = [], job.sheet_row
+    close_gap(float("inf"))
+    return pairs
+
+
+_SIMILAR_PROMPT = 0.6  # difflib ratio above which an unmatched row counts as an edit
+
+
+def _pair_by_prompt(rows: list[Any], orphans: list[j.JobRecord]) -> list[tuple[Any, j.JobRecord]]:
+    scored = []
+    for orphan in orphans:
+        old = str((orphan.request or {}).get("prompt", ""))
+        for index, row in enumerate(rows):
+            new = str(row.request.get("prompt", ""))
+            ratio = SequenceMatcher(None, old, new).ratio() if old else 0.0
+            if ratio >= _SIMILAR_PROMPT:
+                scored.append((ratio, index, orphan))
+    chosen: list[tuple[Any, j.JobRecord]] = []
+    taken_rows: set[int] = set()
+    taken_jobs: set[str] = set()
+    for _, index, orphan in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if index in taken_rows or orphan.row_key in taken_jobs:
+            continue
+        taken_rows.add(index)
+        taken_jobs.add(orphan.row_key)
+        chosen.append((rows[index], orphan))
+    return chosen
 
 
 def _apply_limit(plans: list[RowPlan], limit: int | None) -> None:

@@ -225,6 +225,20 @@ SHEET_NOT_SUBMITTED = "not submitted"
 SHEET_UNKNOWN = "unknown"
 SHEET_SUBMITTING = "submitting"
 SHEET_FAILED = "failed"
+SHEET_EDITED = "edited"  # inputs changed after the video was made; the old video is shown
+SHEET_SUBMITTED = "submitted"  # an id exists, no status seen yet (e.g. adopted from a sheet)
+# Sheet statuses that are settled for this run: everything else is still generating.
+SETTLED_STATUSES = frozenset(
+    {
+        spec.STATUS_READY,
+        SHEET_FAILED,
+        SHEET_INVALID,
+        SHEET_UNKNOWN,
+        SHEET_NOT_SUBMITTED,
+        SHEET_EDITED,
+        "not_found",
+    }
+)
 
 
 @dataclass
@@ -244,7 +258,7 @@ def row_result(action: str, note: str | None, job: j.JobRecord | None) -> RowRes
     if job is None:
         return RowResult(SHEET_NOT_SUBMITTED, error=note)
     result = RowResult(
-        status=job.status or SHEET_SUBMITTING,
+        status=job.status or (SHEET_SUBMITTED if job.video_id else SHEET_SUBMITTING),
         video_id=job.video_id,
         video_url=job.video_url,
         thumbnail_url=job.thumbnail_url,
@@ -259,7 +273,11 @@ def row_result(action: str, note: str | None, job: j.JobRecord | None) -> RowRes
         result.status = SHEET_NOT_SUBMITTED
     elif job.state == j.SUBMITTING:
         result.status = SHEET_SUBMITTING
-    if action == EDITED or (action == LATER and job.state == j.HELD):
+    if action == EDITED:
+        # Not "ready": the video shown was made from the row's old inputs, not what it says now.
+        result.status = SHEET_EDITED
+        result.error = note
+    elif action == LATER and job.state == j.HELD:
         result.error = note
     return result
 
@@ -317,6 +335,9 @@ def _fill_key(status: str) -> str:
         SHEET_UNKNOWN,
         SHEET_NOT_SUBMITTED,
         SHEET_INVALID,
+        SHEET_SUBMITTED,
     ):
         return status
+    if status == SHEET_EDITED:
+        return SHEET_UNKNOWN  # the same warning colour: look at this row
     return "processing"

@@ -26,6 +26,7 @@ from hhbatch.download import (
     finish_background,
 )
 from hhbatch.errors import UsageError
+from hhbatch.reconciler import SETTLED_STATUSES
 from hhbatch.workflow import Batch, RunOptions, prepare
 
 DESCRIPTION = """\
@@ -260,8 +261,7 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
         for line in summary_lines(report):
             say(line)
     submit = report.submit
-    unfinished = {"ready", "failed", "invalid", "unknown", "not submitted"}
-    still_running = sum(n for status, n in report.counts.items() if status not in unfinished)
+    still_running = sum(n for status, n in report.counts.items() if status not in SETTLED_STATUSES)
     argv = [a for a in sys.argv[1:]] if sys.argv and sys.argv[0].endswith("hhbatch") else []
     resume = resume_command(argv or ["run", str(args.manifest)])
     if report.interrupted:
@@ -277,7 +277,7 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
         )
     if report.all_ready:
         return exitcodes.OK
-    bad = {"failed", "invalid", "unknown", "not submitted"}
+    bad = SETTLED_STATUSES - {"ready"}  # failed, invalid, unknown, not submitted, edited
     if not args.no_wait or any(report.counts.get(s) for s in bad):
         return exitcodes.ROWS_NOT_OK
     return exitcodes.OK
