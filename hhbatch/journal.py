@@ -18,10 +18,11 @@ second run on the same batch is refused, on every platform SQLite runs on.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,10 @@ class Journal:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
+            # A damaged page may not show until a query reads it, mid-run: find out now.
+            verdict = db.execute("PRAGMA quick_check").fetchone()
+            if verdict is None or verdict[0] != "ok":
+                raise sqlite3.DatabaseError("its integrity check failed")
             # Writing takes the lock now, so a second run is refused before it does anything.
             journal._init_meta(base_url)
         except sqlite3.OperationalError as err:
@@ -161,6 +166,9 @@ class Journal:
                 "afresh; rows already created would then be created again, so check the results "
                 "sheet first."
             ) from err
+        except BaseException:
+            db.close()  # e.g. a base_url mismatch: refusing must not keep the batch locked
+            raise
         return journal
 
     def _init_meta(self, base_url: str | None) -> None:
@@ -365,6 +373,28 @@ class Journal:
                 f"UPDATE jobs SET {assignments} WHERE row_key = ?",
                 [(*values, key) for key in row_keys],
             )
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A journal that breaks after opening (disk full, file damaged under us) raises
+    :class:`JournalError`, which the CLI shows as one sentence, never a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self: Journal, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as err:
+            raise JournalError(
+                f"The batch journal {self.path} could not be read or written ({err}). "
+                "The run stopped; check the disk (space, permissions), then run again."
+            ) from err
+
+    return wrapper
+
+
+for _name, _member in list(vars(Journal).items()):
+    if callable(_member) and not _name.startswith("_") and _name not in ("open", "close"):
+        setattr(Journal, _name, _guarded(_member))
 
 
 class _Transaction:

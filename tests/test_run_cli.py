@@ -187,3 +187,27 @@ def test_help_documents_exit_codes_and_options(
             assert option in text
         for code in ("0 all rows ready", "3 authentication", "4 out of credits", "130"):
             assert code in text
+
+
+def test_a_damaged_journal_is_one_clear_message(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    manifest = write_csv(tmp_path / "dmg.csv", SIMPLE_HEADER, simple_rows(2))
+    path = journal_file(manifest)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a journal " * 300)
+    result = cli.run(manifest)
+    assert result.code == exitcodes.USAGE, result
+    assert "damaged" in result.err and str(path) in result.err
+    assert "Traceback" not in result.err
+    _nothing_sent(sandbox)
+
+
+def test_another_server_than_the_batch_was_started_on_is_refused(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    manifest = write_csv(tmp_path / "srv.csv", SIMPLE_HEADER, simple_rows(1))
+    assert cli.run(manifest).code == exitcodes.OK
+    cli.monkeypatch.setenv("HAPPYHORSE_BASE_URL", "http://127.0.0.1:9")
+    result = cli.run(manifest)
+    assert result.code == exitcodes.USAGE, result
+    assert "was started against" in result.err
+    assert sandbox.counters()["creates"] == 1
