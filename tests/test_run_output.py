@@ -184,3 +184,32 @@ def test_locked_results_sheet_the_run_goes_on_and_says_where_it_wrote(
     assert str(written[0]) in result.err
     assert "locked" in result.err
     assert [r["status"] for r in read_rows(written[0])] == ["ready", "ready"]
+
+
+def test_values_written_to_a_results_csv_read_back_unchanged(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The ``'`` that defuses a formula in CSV is the writer's, not the server's: a rerun on
+    the results CSV must see the server's text (and ids) exactly."""
+    from hhbatch.loader import load_manifest
+
+    index, message = FORMULA_MESSAGES[0]
+    rows = [[prompt(0), 3, "720p"], [prompt(1, f" [fail:{index}]"), 3, "720p"]]
+    manifest = write_csv(tmp_path / "rt.csv", SIMPLE_HEADER, rows)
+    cli.run(manifest)
+    written = read_rows(results_path(manifest))
+    loaded = load_manifest(results_path(manifest))
+    assert loaded.rows[0].previous["videoId"] == written[0]["videoId"]
+    assert loaded.rows[1].previous["error"] == message
+    assert loaded.rows[1].previous["status"] == "failed"
+
+
+def test_a_quoted_video_id_in_a_results_csv_is_read_without_the_quote(tmp_path: Path) -> None:
+    from hhbatch.loader import load_manifest
+
+    header = (*SIMPLE_HEADER, "status", "videoId", "error")
+    manifest = write_csv(
+        tmp_path / "q.results.csv", header, [[prompt(0), 3, "720p", "ready", "'-abc", "'@x"]]
+    )
+    previous = load_manifest(manifest).rows[0].previous
+    assert previous["videoId"] == "-abc" and previous["error"] == "@x"

@@ -22,6 +22,7 @@ from hhbatch.loader.normalize import (
     is_blank,
     normalize_field,
 )
+from hhbatch.output.cells import FORMULA_TRIGGERS
 
 _VERDICT_CACHE_SIZE = 50_000
 
@@ -182,7 +183,7 @@ class RowValidator:
         for index, column in self._output_columns:
             raw = cells[index] if index < width else None
             if not is_blank(raw) and column.output is not None:
-                previous[column.output.name] = cell_text(raw)
+                previous[column.output.name] = _unquoted(cell_text(raw))
         return ManifestRow(sheet_row, request, files, previous, problems)
 
     def _files(
@@ -237,3 +238,11 @@ class RowValidator:
 def default_base(config_source: Path | None, manifest_dir: Path) -> Path:
     """Default file paths in hhbatch.yaml are relative to that file's folder."""
     return config_source.resolve().parent if config_source is not None else manifest_dir
+
+
+def _unquoted(text: str) -> str:
+    """Our own cell as we wrote it: the CSV writer puts ``'`` before text Excel would run as a
+    formula (``'=...``); that quote is ours, not the server's, so a rerun reads it back off."""
+    if text[:1] == "'" and text[1:2] and text[1] in FORMULA_TRIGGERS:
+        return text[1:]
+    return text
