@@ -367,10 +367,9 @@ def prepare(
             ),
             recovered=len(recovered),
         )
-        if options.resubmit_unknown:
-            journal.reset_unknown(
-                rp.row_key for rp in plan.to_submit if rp.job and rp.job.state == j.UNKNOWN
-            )
+        # --resubmit-unknown changes nothing here: a row stays unknown until its new create is
+        # actually sent (the intent overwrites it), so a dry run, a "no" at the prompt or a stop
+        # before its turn never turns it into a row the next plain run would create again.
     except BaseException:
         stack.close()
         raise

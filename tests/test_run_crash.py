@@ -8,6 +8,7 @@ a sandbox started in the test, and checks the sandbox's own record of what was c
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import time
@@ -19,11 +20,13 @@ from runhelpers import (
     CreateWatch,
     creates_by_prompt,
     describe,
+    env_for,
     job_ids_by_prompt,
     journal_integrity,
     journal_jobs,
     prompt_for,
     read_results,
+    run_command,
     run_to_end,
     start_run,
     wait_until,
@@ -31,6 +34,7 @@ from runhelpers import (
 )
 
 from hhbatch.sandbox import Sandbox
+from hhbatch.workflow import default_output_path
 
 ROWS = 50
 UNKNOWN_EXPLANATION = "their outcome is unknown and they were not resubmitted"
@@ -61,7 +65,8 @@ def test_sigkill_at_random_moments_never_creates_a_row_twice(
     sb: Sandbox = sandbox_factory(
         queue_sec=0.05, processing_sec=(0.05, 0.3), latency_sec=(0.005, 0.03), seed=7
     )
-    rng = random.Random(4)
+    rng = random.Random(int(os.environ.get("HHBATCH_TEST_SEED", "4")))
+    results = default_output_path(manifest)
     flags = ("--rate", "40", "--concurrency", "4")
 
     kills: list[int] = []  # sandbox creates when each kill landed
@@ -72,7 +77,11 @@ def test_sigkill_at_random_moments_never_creates_a_row_twice(
         if time.monotonic() - started > 60:
             break
         before = sb.counters()["requests_total"]
-        proc = start_run(manifest, sb, *flags)
+        # Resuming works from the manifest or from the results sheet of an earlier run.
+        target = manifest
+        if results.exists() and rng.random() < 0.3:
+            target = results
+        proc = start_run(target, sb, *flags)
         if rng.random() < 0.2:
             delay = rng.uniform(0.0, 0.3)  # during start-up, journal recovery, planning
         else:
@@ -180,6 +189,24 @@ def test_kill_while_create_in_flight_leaves_row_unknown(
     again = run_to_end(manifest, sb, "--rate", "100")
     assert again.returncode == 1, describe(again, sb)
     assert creates_by_prompt(sb)[first] == 1, describe(again, sb)
+
+    # Asking to resubmit but then not going ahead (a dry run; no terminal to confirm on) must
+    # leave the row unknown: the next plain run still does not resubmit it.
+    dry = run_to_end(manifest, sb, "--resubmit-unknown", "--dry-run")
+    assert dry.returncode in (0, 1), describe(dry, sb)
+    refused = subprocess.run(
+        [a for a in run_command(manifest, "--resubmit-unknown") if a != "--yes"],
+        env=env_for(sb),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2, describe(refused, sb)
+    plain = run_to_end(manifest, sb, "--rate", "100")
+    assert plain.returncode == 1, describe(plain, sb)
+    assert read_results(manifest)[first]["status"] == "unknown", describe(plain, sb)
+    assert creates_by_prompt(sb)[first] == 1, describe(plain, sb)
 
     final = run_to_end(manifest, sb, "--rate", "100", "--resubmit-unknown")
     assert final.returncode == 0, describe(final, sb)
