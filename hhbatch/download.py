@@ -26,6 +26,7 @@ import httpx
 
 from hhbatch import spec
 from hhbatch.columns import LOCAL_FILE_COLUMN, RESULT_COLUMNS, header_for
+from hhbatch.i18n import _
 from hhbatch.reconciler import RowResult
 
 VIDEO = "video"
@@ -186,6 +187,10 @@ def plan_files(
 
 
 # --- fetching --------------------------------------------------------------------------------
+def _kind(kind: str) -> str:
+    return _("thumbnail") if kind == THUMBNAIL else _("video")
+
+
 class _FileProblem(Exception):
     """This file (only) could not be fetched; the message is for the sheet."""
 
@@ -239,9 +244,13 @@ async def _fetch_with_retries(
         except _FileProblem as err:
             last = str(err)
         except httpx.HTTPError as err:
-            last = f"the download of the {job.kind} failed ({type(err).__name__}: {err})"
+            last = _("the download of the {kind} failed ({error})").format(
+                kind=_kind(job.kind), error=f"{type(err).__name__}: {err}"
+            )
         except OSError as err:
-            return FAILED, f"cannot write {job.path}: {err.strerror or err}"
+            return FAILED, _("cannot write {path}: {reason}").format(
+                path=job.path, reason=err.strerror or err
+            )
     return FAILED, last
 
 
@@ -269,9 +278,16 @@ async def _fetch(client: httpx.AsyncClient, job: FileJob, events: DownloadEvents
     try:
         async with client.stream("GET", job.url) as response:
             if response.status_code != 200:
+                expired = response.status_code in (403, 404)
                 raise _FileProblem(
-                    f"the file host answered HTTP {response.status_code} for the {job.kind}"
-                    + (" (the link may have expired)" if response.status_code in (403, 404) else "")
+                    (
+                        _(
+                            "the file host answered HTTP {status} for the {kind} "
+                            "(the link may have expired)"
+                        )
+                        if expired
+                        else _("the file host answered HTTP {status} for the {kind}")
+                    ).format(status=response.status_code, kind=_kind(job.kind))
                 )
             length = response.headers.get("content-length")
             expected = int(length) if length is not None and length.isdigit() else None
@@ -289,10 +305,13 @@ async def _fetch(client: httpx.AsyncClient, job: FileJob, events: DownloadEvents
             raw = response.num_bytes_downloaded if encoded else received
         if expected is not None and raw != expected:
             raise _FileProblem(
-                f"the {job.kind} arrived with {raw} bytes but the file host announced {expected}"
+                _(
+                    "the {kind} arrived with {received} bytes but the file host announced "
+                    "{expected}"
+                ).format(kind=_kind(job.kind), received=raw, expected=expected)
             )
         if received == 0:
-            raise _FileProblem(f"the file host sent an empty {job.kind}")
+            raise _FileProblem(_("the file host sent an empty {kind}").format(kind=_kind(job.kind)))
         os.replace(part, job.path)
     except BaseException:
         events.advance(-received)  # the bar shows what is on disk, not what was thrown away
@@ -317,7 +336,7 @@ def collect(
         counts[outcome] = counts.get(outcome, 0) + 1
         row = rows.setdefault(job.sheet_row, RowDownload(job.sheet_row))
         if outcome == FAILED:
-            row.errors.append(f"Download failed: {error}.")
+            row.errors.append(_("Download failed: {error}.").format(error=error))
         elif job.kind == VIDEO:
             row.video = job.path
         else:

@@ -26,6 +26,7 @@ from hhbatch.download import (
     filename_cells,
     row_files,
 )
+from hhbatch.i18n import _, current_language
 
 REPORT_SUFFIX = ".report.html"
 ALL = "all"
@@ -147,11 +148,12 @@ def render_card(card: Card) -> str:
     elif card.thumbnail_url:
         parts.append(f'<img loading="lazy" alt="" src="{e(card.thumbnail_url)}">')
     else:
-        parts.append('<div class="none">no video</div>')
+        parts.append(f'<div class="none">{e(_("no video"))}</div>')
     parts.append("</div>")
     parts.append('<div class="body">')
+    rownum = _("Row {row}").format(row=card.sheet_row)
     parts.append(
-        f'<div class="head"><span class="rownum">Row {card.sheet_row}</span>'
+        f'<div class="head"><span class="rownum">{e(rownum)}</span>'
         f'<span class="status {_status_class(card.status)}">{e(card.status)}</span></div>'
     )
     parts.append(f'<p class="prompt">{e(card.prompt)}</p>')
@@ -226,25 +228,29 @@ def render_html(title: str, cards: list[Card], generated: datetime | None = None
     for card in cards:
         counts[card.status] = counts.get(card.status, 0) + 1
     order = sorted(counts, key=lambda s: (s != spec.STATUS_READY, s))
-    buttons = [f'<button type="button" data-filter="{ALL}">all ({len(cards)})</button>']
+    everything = _("all ({count})").format(count=len(cards))
+    buttons = [f'<button type="button" data-filter="{ALL}">{e(everything)}</button>']
     buttons += [
         f'<button type="button" data-filter="{e(s)}">{e(s)} ({counts[s]})</button>' for s in order
     ]
     when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    meta = _("{rows} row(s) · generated {when} by hhbatch {version}").format(
+        rows=len(cards), when=when, version=__version__
+    )
     return "\n".join(
         [
             "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
+            f'<html lang="{"zh-CN" if current_language() == "zh" else "en"}"><head>'
+            '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             # No network: nothing but media may load, and no script but ours.
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
             "img-src * data: file:; media-src * data: file:; style-src 'unsafe-inline'; "
             "script-src 'unsafe-inline'\">",
-            f"<title>{e(title)} · hhbatch report</title>",
+            f"<title>{e(_('{name} · hhbatch report').format(name=title))}</title>",
             f"<style>{CSS}</style></head><body>",
             f"<header><h1>{e(title)}</h1>",
-            f'<div class="meta">{len(cards)} row(s) · generated {e(when)} by hhbatch '
-            f"{e(__version__)}</div>",
+            f'<div class="meta">{e(meta)}</div>',
             f'<div class="filters">{"".join(buttons)}</div></header>',
             "<main>",
             *(render_card(card) for card in cards),

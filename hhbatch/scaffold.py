@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hhbatch.config import CONFIG_FILENAME
 from hhbatch.errors import UsageError
+from hhbatch.i18n import _
 
 LANGUAGES = ("en", "zh")
 CAMPAIGN_FILENAME = "campaign.xlsx"
@@ -39,14 +40,22 @@ def template_bytes(name: str) -> bytes:
 def init_folder(folder: Path | str = ".", language: str = "en") -> InitResult:
     """Write ``campaign.xlsx`` and ``hhbatch.yaml`` into ``folder``, keeping any existing file."""
     if language not in LANGUAGES:
-        raise UsageError(f"Unknown language {language!r}: use one of {', '.join(LANGUAGES)}.")
+        raise UsageError(
+            _("Unknown language {language}: use one of {choices}.").format(
+                language=repr(language), choices=", ".join(LANGUAGES)
+            )
+        )
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder.")
+        raise UsageError(_("{path} exists and is not a folder.").format(path=folder))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UsageError(f"Cannot create the folder {folder}: {err.strerror or err}") from err
+        raise UsageError(
+            _("Cannot create the folder {path}: {reason}").format(
+                path=folder, reason=err.strerror or err
+            )
+        ) from err
     result = InitResult(folder)
     files = {
         CAMPAIGN_FILENAME: TEMPLATE_FOR_LANGUAGE[language],
@@ -68,11 +77,15 @@ def _create_exclusive(target: Path, data: bytes) -> bool:
     except FileExistsError:
         return False
     except OSError as err:
-        raise UsageError(f"Cannot write {target}: {err.strerror or err}") from err
+        raise UsageError(
+            _("Cannot write {path}: {reason}").format(path=target, reason=err.strerror or err)
+        ) from err
     try:
         with handle:
             handle.write(data)
     except OSError as err:
         target.unlink(missing_ok=True)  # never leave a half-written template behind
-        raise UsageError(f"Cannot write {target}: {err.strerror or err}") from err
+        raise UsageError(
+            _("Cannot write {path}: {reason}").format(path=target, reason=err.strerror or err)
+        ) from err
     return True

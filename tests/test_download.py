@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,8 +14,18 @@ import pytest
 
 from hhbatch import download as d
 from hhbatch.cli import main
+from hhbatch.i18n import set_language
 from hhbatch.reconciler import RowResult
 from hhbatch.sandbox import assets
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Messages are asserted in English: a Chinese system locale must not change them."""
+    monkeypatch.setenv("HHBATCH_LANG", "en")
+    yield
+    set_language("en")
+
 
 PROMPTS = [
     "A chestnut horse gallops along a sunlit beach",

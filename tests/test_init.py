@@ -5,16 +5,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hhbatch.cli import main
 from hhbatch.errors import UsageError
+from hhbatch.i18n import set_language
 from hhbatch.loader import load_manifest
 from hhbatch.scaffold import init_folder, template_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Messages are asserted in English: a Chinese system locale must not change them."""
+    monkeypatch.setenv("HHBATCH_LANG", "en")
+    yield
+    set_language("en")
+
+
 TEMPLATES = ROOT / "templates"
 
 
@@ -64,8 +76,8 @@ def test_cli_init_prints_kept_files_and_three_next_commands(
     (tmp_path / "hhbatch.yaml").write_text("rate: 2\n")
     assert main(["init", str(tmp_path), "--lang", "zh"]) == 0
     out = capsys.readouterr().out
-    assert f"Wrote {tmp_path / 'campaign.xlsx'}" in out
-    assert f"Kept {tmp_path / 'hhbatch.yaml'} (already there; not overwritten)" in out
+    assert f"已写入 {tmp_path / 'campaign.xlsx'}" in out  # --lang zh: Chinese messages too
+    assert f"保留 {tmp_path / 'hhbatch.yaml'}（已存在，未覆盖）" in out
     commands = [line.strip() for line in out.splitlines() if line.strip().startswith("hhbatch ")]
     campaign = str(tmp_path / "campaign.xlsx")
     assert [c.split("  ")[0] for c in commands] == [
@@ -76,6 +88,14 @@ def test_cli_init_prints_kept_files_and_three_next_commands(
     assert (tmp_path / "hhbatch.yaml").read_text() == "rate: 2\n"
 
 
+def test_cli_init_in_english_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Wrote {tmp_path / 'campaign.xlsx'}" in out
+    assert f"Wrote {tmp_path / 'hhbatch.yaml'}" in out
+    assert load_manifest(tmp_path / "campaign.xlsx").language == "en"
+
+
 def test_init_default_folder_is_current_directory_and_validates(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "hhbatch", "init"],
@@ -83,7 +103,7 @@ def test_init_default_folder_is_current_directory_and_validates(tmp_path: Path) 
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", "HHBATCH_LANG": "en"},
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "campaign.xlsx").is_file()

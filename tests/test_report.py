@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -11,7 +12,17 @@ from urllib.parse import quote
 import pytest
 
 from hhbatch.cli import main
+from hhbatch.i18n import set_language
 from hhbatch.report import Card, render_html
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Messages are asserted in English: a Chinese system locale must not change them."""
+    monkeypatch.setenv("HHBATCH_LANG", "en")
+    yield
+    set_language("en")
+
 
 EVIL = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 

@@ -12,8 +12,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from hhbatch import __version__
+from hhbatch import __version__, i18n
 from hhbatch.cli import exitcodes
+from hhbatch.cli.lang import add_lang_options
 from hhbatch.errors import HhbatchError
 
 # Order is the order shown in --help.
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"hhbatch.cli.{name}").register(subparsers)
+    add_lang_options(parser, subparsers)
     return parser
 
 
@@ -80,6 +82,7 @@ def _make_console_safe() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _make_console_safe()
+    i18n.setup(sys.argv[1:] if argv is None else argv)  # --lang, HHBATCH_LANG or the locale
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from hhbatch import download as d
 from hhbatch.cli import exitcodes
 from hhbatch.cli.run import _positive_int, add_common_options
+from hhbatch.i18n import _
 from hhbatch.workflow import RunOptions, prepare
 
 DESCRIPTION = """\
@@ -33,21 +34,21 @@ examples:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "download",
-        help="download the ready videos and thumbnails into a folder (resumable)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        help=_("download the ready videos and thumbnails into a folder (resumable)"),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
     parser.add_argument(
-        "--to", type=Path, metavar="DIR", help="folder for the files (default <name>_videos)"
+        "--to", type=Path, metavar="DIR", help=_("folder for the files (default <name>_videos)")
     )
     parser.add_argument(
         "--concurrency",
         type=_positive_int,
         default=d.DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"files fetched at once (default {d.DEFAULT_CONCURRENCY})",
+        help=_("files fetched at once (default {n})").format(n=d.DEFAULT_CONCURRENCY),
     )
     add_common_options(parser)
     parser.set_defaults(func=handle)
@@ -58,7 +59,12 @@ class TqdmDownload:
 
     def __init__(self, files: int) -> None:
         self.bar = tqdm(
-            total=0, unit="B", unit_scale=True, unit_divisor=1024, desc="download", file=sys.stderr
+            total=0,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=_("download"),
+            file=sys.stderr,
         )
         self.failed: list[str] = []
 
@@ -71,7 +77,9 @@ class TqdmDownload:
 
     def file_done(self, job: d.FileJob, outcome: str, error: str | None) -> None:
         if outcome == d.FAILED:
-            self.bar.write(f"row {job.sheet_row}: {error}", file=sys.stderr)
+            self.bar.write(
+                _("row {row}: {error}").format(row=job.sheet_row, error=error), file=sys.stderr
+            )
 
     def close(self) -> None:
         self.bar.close()
@@ -95,14 +103,27 @@ def handle(args: argparse.Namespace) -> int:
 def summary_lines(report: d.DownloadReport) -> list[str]:
     counts = report.counts
     lines = [
-        f"{len(report.rows)} ready row(s): {counts.get(d.DOWNLOADED, 0)} file(s) downloaded, "
-        f"{counts.get(d.SKIPPED, 0)} already there, {counts.get(d.FAILED, 0)} failed.",
-        f"Files in {report.folder}",
+        _(
+            "{rows} ready row(s): {downloaded} file(s) downloaded, {skipped} already there, "
+            "{failed} failed."
+        ).format(
+            rows=len(report.rows),
+            downloaded=counts.get(d.DOWNLOADED, 0),
+            skipped=counts.get(d.SKIPPED, 0),
+            failed=counts.get(d.FAILED, 0),
+        ),
+        _("Files in {folder}").format(folder=report.folder),
     ]
     if report.output_path is not None:
-        lines.append(f"Results sheet with a localFile column: {report.output_path}")
+        lines.append(
+            _("Results sheet with a localFile column: {path}").format(path=report.output_path)
+        )
     if report.failed_rows:
         rows = ", ".join(str(r) for r in report.failed_rows[:20])
         more = " ..." if len(report.failed_rows) > 20 else ""
-        lines.append(f"Rows with a failed download: {rows}{more}. Run the same command again.")
+        lines.append(
+            _("Rows with a failed download: {rows}. Run the same command again.").format(
+                rows=rows + more
+            )
+        )
     return lines

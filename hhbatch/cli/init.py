@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
+from hhbatch.i18n import _, current_language
 from hhbatch.scaffold import LANGUAGES, InitResult, init_folder
 
 DESCRIPTION = """\
@@ -18,44 +19,50 @@ An existing file is never overwritten: it is kept and named in the output.
 
 EPILOG = """\
 examples:
-  hhbatch init                    English template in the current folder
-  hhbatch init 春季活动 --lang zh   Chinese headers, in a new folder 春季活动
+  hhbatch init                    template in the current folder
+  hhbatch init spring --lang zh   Chinese headers and messages, in a new folder 'spring'
 """
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "init",
-        help="write a campaign.xlsx template and hhbatch.yaml to start from",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        help=_("write a campaign.xlsx template and hhbatch.yaml to start from"),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "folder", nargs="?", type=Path, default=Path("."), metavar="DIR", help="default: ."
+        "folder", nargs="?", type=Path, default=Path("."), metavar="DIR", help=_("default: .")
     )
     parser.add_argument(
         "--lang",
         choices=LANGUAGES,
-        default="en",
-        help="column headers in English (en) or Chinese (zh); default en",
+        help=_(
+            "column headers and messages in English (en) or Chinese (zh); default: the "
+            "interface language (HHBATCH_LANG or the system's)"
+        ),
     )
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    result = init_folder(args.folder, args.lang)
+    result = init_folder(args.folder, args.lang or current_language())
     for line in result_lines(result):
         print(line)
     return exitcodes.OK
 
 
 def result_lines(result: InitResult) -> list[str]:
-    lines = [f"Wrote {path}" for path in result.written]
-    lines += [f"Kept {path} (already there; not overwritten)" for path in result.kept]
+    lines = [_("Wrote {path}").format(path=path) for path in result.written]
+    lines += [
+        _("Kept {path} (already there; not overwritten)").format(path=path) for path in result.kept
+    ]
     lines += [
         "",
-        f"Fill in {result.campaign} (one row per video) in Excel, WPS or LibreOffice, then:",
+        _("Fill in {path} (one row per video) in Excel, WPS or LibreOffice, then:").format(
+            path=result.campaign
+        ),
         *(f"  {command}" for command in next_commands(result)),
     ]
     return lines
@@ -64,11 +71,13 @@ def result_lines(result: InitResult) -> list[str]:
 def next_commands(result: InitResult) -> list[str]:
     """The three commands to run next, each with what it does."""
     campaign = _quote(str(result.campaign))
-    return [
-        f"hhbatch validate {campaign}               check every row; sends nothing",
-        f"hhbatch run {campaign} --sandbox --yes    try it on a local fake server",
-        f"hhbatch run {campaign}                    create the videos (HAPPYHORSE_API_KEY)",
+    commands = [
+        (f"hhbatch validate {campaign}", _("check every row; sends nothing")),
+        (f"hhbatch run {campaign} --sandbox --yes", _("try it on a local fake server")),
+        (f"hhbatch run {campaign}", _("create the videos (needs HAPPYHORSE_API_KEY)")),
     ]
+    width = max(len(command) for command, _text in commands) + 3
+    return [f"{command:<{width}}{text}" for command, text in commands]
 
 
 def _quote(text: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
+from hhbatch.i18n import _
 from hhbatch.report import write_report
 from hhbatch.workflow import RunOptions, prepare
 
@@ -30,22 +31,25 @@ examples:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
-        help="write an HTML page to review every row and its video",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        help=_("write an HTML page to review every row and its video"),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
     parser.add_argument(
-        "--out", type=Path, metavar="PATH", help="the HTML file (default <name>.report.html)"
+        "--out", type=Path, metavar="PATH", help=_("the HTML file (default <name>.report.html)")
     )
     parser.add_argument(
-        "--videos", type=Path, metavar="DIR", help="where 'download --to' put the files"
+        "--videos", type=Path, metavar="DIR", help=_("where 'download --to' put the files")
     )
-    parser.add_argument("--open", action="store_true", help="open the page in the browser")
-    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: first visible)")
+    parser.add_argument("--open", action="store_true", help=_("open the page in the browser"))
+    parser.add_argument("--sheet", metavar="NAME", help=_("sheet to read (default: first visible)"))
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="settings file (default hhbatch.yaml beside it)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=_("settings file (default hhbatch.yaml beside it)"),
     )
     parser.set_defaults(func=handle)
 
@@ -54,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
     options = RunOptions(manifest=args.manifest, sheet=args.sheet, config_path=args.config)
     with prepare(options, require_credentials=False) as batch:
         path, cards = write_report(batch, args.out, args.videos)
-    print(f"Wrote {path} ({len(cards)} row(s)).", file=sys.stderr)
+    print(_("Wrote {path} ({rows} row(s)).").format(path=path, rows=len(cards)), file=sys.stderr)
     if args.open:
         webbrowser.open(path.resolve().as_uri())
     return exitcodes.OK
