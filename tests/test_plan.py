@@ -177,4 +177,5 @@ def test_results_sheet_ids(tmp_path: Path, journal: j.Journal) -> None:
     assert _actions(plan) == [p.EDITED, p.WAIT]
     assert plan.rows[1].adopt_video_id == "v-lost"
     fresh = p.build_plan(load_manifest(manifest), journal, p.PlanOptions(trust_sheet_ids=False))
-    assert _actions(fresh)[1] == p.SUBMIT
+    assert p.WAIT not in _actions(fresh)  # a fresh sandbox: ids in the sheet mean nothing
+    assert all(rp.adopt_video_id is None for rp in fresh.rows)
