@@ -1,0 +1,105 @@
+"""Uploads in ``hhbatch run``: once per file and across reruns; expired URLs presigned again."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from runkit import Cli, copy_samples, read_rows, results_path
+
+from hhbatch.cli import exitcodes
+from hhbatch.client import ApiClient
+
+FILE_COLUMNS = ("Source image", "Last frame", "Reference video", "Reference audio")
+
+
+def _distinct(folder: Path, manifest: Path) -> int:
+    return len(
+        {
+            hashlib.sha256((folder / row[c]).read_bytes()).hexdigest()
+            for row in read_rows(manifest)
+            for c in FILE_COLUMNS
+            if row.get(c)
+        }
+    )
+
+
+def test_files_are_reused_across_reruns(sandbox, monkeypatch, capsys, tmp_path: Path) -> None:
+    cli = Cli(sandbox, monkeypatch, capsys)
+    folder = copy_samples(tmp_path)
+    manifest = folder / "campaign.xlsx"
+    for _ in range(4):
+        cli.run(manifest, "--limit", "2")
+    assert cli.run(manifest).code == exitcodes.OK
+    counters = sandbox.counters()
+    assert counters["creates"] == 7
+    assert counters["presigns"] == counters["uploads_completed"] == _distinct(folder, manifest)
+
+
+def test_an_expired_upload_url_is_presigned_again(
+    sandbox_factory, fake_clock, monkeypatch, capsys, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(clock=fake_clock, upload_url_ttl_sec=60)
+    cli = Cli(sb, monkeypatch, capsys)
+    real_upload = ApiClient.upload
+    calls = {"n": 0}
+
+    async def slow_first_upload(self, presign, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            fake_clock.advance(120)  # this URL ran out before the bytes went
+        return await real_upload(self, presign, *args, **kwargs)
+
+    monkeypatch.setattr(ApiClient, "upload", slow_first_upload)
+    folder = copy_samples(tmp_path)
+    manifest = folder / "campaign.xlsx"
+    fake_clock.advance(0)
+    result = cli.run(manifest, "--no-wait")
+    assert result.code == exitcodes.OK, result
+    distinct = _distinct(folder, manifest)
+    counters = sb.counters()
+    assert counters["uploads_completed"] == distinct
+    assert counters["presigns"] == distinct + 1
+    assert counters["creates"] == 7
+
+
+def test_uploads_that_keep_failing_leave_rows_not_submitted(
+    sandbox_factory, monkeypatch, capsys, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(upload_url_ttl_sec=0)  # every upload URL is already expired
+    cli = Cli(sb, monkeypatch, capsys)
+    folder = copy_samples(tmp_path)
+    manifest = folder / "campaign.xlsx"
+    result = cli.run(manifest)
+    assert result.code == exitcodes.ROWS_NOT_OK, result
+    rows = read_rows(results_path(manifest))
+    with_files = [r for r in rows if any(r.get(c) for c in FILE_COLUMNS)]
+    text_only = [r for r in rows if not any(r.get(c) for c in FILE_COLUMNS)]
+    assert {r["status"] for r in text_only} == {"ready"}
+    assert {r["status"] for r in with_files} == {"not submitted"}
+    for row in with_files:
+        assert "uploading a file failed" in row["error"] and "Nothing was charged" in row["error"]
+    assert sb.counters()["creates"] == len(text_only)
+
+    sb.update_config(upload_url_ttl_sec=900)
+    again = cli.run(manifest)
+    assert again.code == exitcodes.OK, again
+    assert sb.counters()["creates"] == 7
+    assert sb.counters()["duplicate_creates"] == 0
+
+
+@pytest.mark.parametrize("fault", ["error_probability", "drop_probability"])
+def test_storage_faults_on_upload_are_survived_or_reported(
+    sandbox_factory, monkeypatch, capsys, tmp_path: Path, fault: str
+) -> None:
+    sb = sandbox_factory(**{fault: 0.3}, fault_routes=("upload",), seed=11)
+    cli = Cli(sb, monkeypatch, capsys)
+    folder = copy_samples(tmp_path)
+    manifest = folder / "campaign.xlsx"
+    cli.run(manifest)
+    sb.update_config(**{fault: 0.0})
+    assert cli.run(manifest).code == exitcodes.OK
+    counters = sb.counters()
+    assert counters["creates"] == 7 and counters["duplicate_creates"] == 0
+    assert counters["storage_authorization_headers"] == 0
