@@ -209,7 +209,8 @@ white-space:pre-wrap;word-break:break-word}
 
 JS = """
 (function(){
-  var buttons=document.querySelectorAll('.filters button');
+  var buttons=Array.prototype.slice.call(document.querySelectorAll('.filters button'));
+  var known=buttons.map(function(b){return b.getAttribute('data-filter');});
   function show(status){
     document.querySelectorAll('.card').forEach(function(card){
       var on=status==='all'||card.getAttribute('data-status')===status;
@@ -217,8 +218,15 @@ JS = """
     });
     buttons.forEach(function(b){b.classList.toggle('active',b.getAttribute('data-filter')===status);});
   }
-  buttons.forEach(function(b){b.addEventListener('click',function(){show(b.getAttribute('data-filter'));});});
-  show('all');
+  function fromHash(){
+    var wanted=decodeURIComponent(location.hash.slice(1));
+    show(known.indexOf(wanted)>=0?wanted:'all');
+  }
+  buttons.forEach(function(b){b.addEventListener('click',function(){
+    location.hash=encodeURIComponent(b.getAttribute('data-filter'));
+  });});
+  window.addEventListener('hashchange',fromHash);
+  fromHash();
 })();
 """
 
