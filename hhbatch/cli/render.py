@@ -109,17 +109,23 @@ def report_json(report: RunReport, plan: Plan) -> str:
 class TqdmProgress:
     """Progress bars on a terminal, silence elsewhere (a pipe, CI, a log file)."""
 
-    def __init__(self, plan: Plan, *, enabled: bool | None = None) -> None:
+    def __init__(self, plan: Plan, *, enabled: bool | None = None, submitting: bool = True) -> None:
+        """``submitting=False`` (``hhbatch status``): only the videos already generating can
+        finish, so the bars count those and not rows that would be submitted by a run."""
         enabled = sys.stderr.isatty() if enabled is None else enabled
         common = {"file": sys.stderr, "disable": not enabled, "leave": True, "dynamic_ncols": True}
         self._upload_bar = tqdm(
             total=plan.upload_bytes, desc="upload", unit="B", unit_scale=True, **common
         )
-        self._submit_bar = tqdm(total=len(plan.to_submit), desc="submitted", unit="row", **common)
-        in_flight = len(plan.to_submit) + len(plan.by_action(p.WAIT))
+        to_submit = len(plan.to_submit) if submitting else 0
+        self._submit_bar = tqdm(total=to_submit, desc="submitted", unit="row", **common)
+        in_flight = to_submit + len(plan.by_action(p.WAIT))
         self._finish_bar = tqdm(total=in_flight, desc="finished", unit="row", **common)
         self._ready = 0
         self._failed = 0
+        # The latest status of each video still generating: shown, including ones the API page
+        # does not list (they count as in progress).
+        self._generating: dict[str, str] = {}
 
     def upload_progress(self, nbytes: int) -> None:
         self._upload_bar.update(nbytes)
@@ -138,11 +144,20 @@ class TqdmProgress:
             self._ready += 1
         else:
             self._failed += 1
-        self._finish_bar.set_postfix(ready=self._ready, failed=self._failed, refresh=False)
+        self._generating.pop(row_key, None)
+        self._show_statuses()
         self._finish_bar.update(1)
 
     def status_seen(self, row_key: str, status: str) -> None:
-        pass
+        self._generating[row_key] = status or "?"
+        self._show_statuses()
+        self._finish_bar.refresh()
+
+    def _show_statuses(self) -> None:
+        shown: dict[str, int] = {"ready": self._ready, "failed": self._failed}
+        for status in sorted(set(self._generating.values())):
+            shown[status] = sum(1 for s in self._generating.values() if s == status)
+        self._finish_bar.set_postfix(ordered_dict=shown, refresh=False)
 
     def message(self, text: str) -> None:
         tqdm.write(text, file=sys.stderr)

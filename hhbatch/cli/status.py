@@ -43,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
         manifest=args.manifest, out=args.out, sheet=args.sheet, config_path=args.config
     )
     with prepare(options) as batch:
-        progress = TqdmProgress(batch.plan)
+        progress = TqdmProgress(batch.plan, submitting=False)
         try:
             report = batch.status_pass(progress)
         finally:
