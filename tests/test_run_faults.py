@@ -118,3 +118,19 @@ def test_connect_failure_before_sending_is_retried_safely(
     assert sb.counters()["creates"] == 0
     with j.Journal.open(journal_path(manifest), base_url=None) as journal:
         assert {job.state for job in journal.jobs().values()} == {j.UNKNOWN}
+
+
+def test_a_dry_run_with_resubmit_unknown_changes_nothing(
+    sandbox_factory, monkeypatch, capsys, tmp_path: Path
+) -> None:
+    sb = sandbox_factory(create_then_fail=1.0, fault_routes=("create",))
+    cli = _cli(sb, monkeypatch, capsys)
+    manifest = write_csv(tmp_path / "dry.csv", SIMPLE_HEADER, simple_rows(2))
+    cli.run(manifest)
+    sb.update_config(**FAULTS_OFF)
+    dry = cli.run(manifest, "--dry-run", "--resubmit-unknown")
+    assert dry.code == exitcodes.OK, dry
+    assert re.search(r"videos to create now\s+2\b", dry.err), dry  # the plan says what it would do
+    plain = cli.run(manifest)  # the dry run must not have turned "unknown" into "submittable"
+    assert sb.counters()["creates"] == 2, plain
+    assert [r["status"] for r in read_rows(results_path(manifest))] == ["unknown"] * 2
