@@ -74,9 +74,10 @@ def _settings(row: Any) -> list[tuple[str, str]]:
         if name == "prompt" or value is None:
             continue
         items.append((name, str(value)))
+    columns = {api: column for column, api in spec.FILE_COLUMNS.items()}
     for ref in row.files.values():
         if ref.path is not None:
-            items.append((ref.field, ref.path.name))
+            items.append((columns.get(ref.field, ref.field), ref.path.name))
     return items
 
 
@@ -129,6 +130,33 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def status_label(status: str) -> str:
+    """A status as the reader's language says it (the page filters on the raw word)."""
+    labels = {
+        "ready": _("ready"),
+        "failed": _("failed"),
+        "invalid": _("invalid"),
+        "unknown": _("unknown"),
+        "not submitted": _("not submitted"),
+        "submitting": _("submitting"),
+        "queued": _("queued"),
+        "processing": _("processing"),
+    }
+    return labels.get(status, status)
+
+
+def field_label(name: str) -> str:
+    """A column's header in Chinese when the page is in Chinese; its API name otherwise."""
+    if current_language() != "zh":
+        return name
+    from hhbatch.loader.headers import chinese_header
+
+    try:
+        return chinese_header(name)
+    except (KeyError, StopIteration):
+        return name
+
+
 def _status_class(status: str) -> str:
     known = {spec.STATUS_READY: "ready", "failed": "failed", "invalid": "failed"}
     return known.get(status, "other")
@@ -154,12 +182,13 @@ def render_card(card: Card) -> str:
     rownum = _("Row {row}").format(row=card.sheet_row)
     parts.append(
         f'<div class="head"><span class="rownum">{e(rownum)}</span>'
-        f'<span class="status {_status_class(card.status)}">{e(card.status)}</span></div>'
+        f'<span class="status {_status_class(card.status)}">{e(status_label(card.status))}'
+        "</span></div>"
     )
     parts.append(f'<p class="prompt">{e(card.prompt)}</p>')
     if card.settings:
         parts.append('<dl class="settings">')
-        parts.extend(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in card.settings)
+        parts.extend(f"<dt>{e(field_label(k))}</dt><dd>{e(v)}</dd>" for k, v in card.settings)
         parts.append("</dl>")
     if card.error:
         parts.append(f'<p class="error">{e(card.error)}</p>')
@@ -239,7 +268,8 @@ def render_html(title: str, cards: list[Card], generated: datetime | None = None
     everything = _("all ({count})").format(count=len(cards))
     buttons = [f'<button type="button" data-filter="{ALL}">{e(everything)}</button>']
     buttons += [
-        f'<button type="button" data-filter="{e(s)}">{e(s)} ({counts[s]})</button>' for s in order
+        f'<button type="button" data-filter="{e(s)}">{e(status_label(s))} ({counts[s]})</button>'
+        for s in order
     ]
     when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     meta = _("{rows} row(s) · generated {when} by hhbatch {version}").format(

@@ -164,6 +164,9 @@ def test_report_page_in_chinese() -> None:
     from hhbatch.report import Card, render_html
 
     i18n.set_language("zh")
-    page = render_html("春季.xlsx", [Card(sheet_row=2, status="ready", prompt="马")])
+    card = Card(sheet_row=2, status="ready", prompt="马", settings=[("durationSec", "5")])
+    page = render_html("春季.xlsx", [card])
     assert '<html lang="zh-CN">' in page
     assert "第 2 行" in page and "全部（1）" in page and "无视频" in page
+    assert '<button type="button" data-filter="ready">已完成 (1)</button>' in page
+    assert "<dt>时长（秒）</dt><dd>5</dd>" in page
