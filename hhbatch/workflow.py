@@ -102,6 +102,19 @@ def default_output_path(manifest: Path) -> Path:
     return manifest.with_name(batch_name(manifest) + RESULTS_SUFFIX + suffix)
 
 
+def results_path_for(manifest: Path, out: Path | None) -> Path:
+    """Where the results go: ``--out``, with the extension the copy must have (a CSV manifest
+    gives a CSV, a macro workbook an .xlsm), as the writer will correct it. Knowing the real
+    path up front keeps "the sheet was locked, written elsewhere" for when that is true."""
+    default = default_output_path(manifest)
+    if out is None:
+        return default
+    out = Path(out)
+    if out.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
+        return out.with_suffix(default.suffix)
+    return out.with_name(out.name + default.suffix)
+
+
 def journal_path(manifest: Path) -> Path:
     return manifest.resolve().parent / JOURNAL_DIRNAME / f"{batch_name(manifest)}.journal.sqlite"
 
@@ -147,7 +160,7 @@ class Batch:
         self.base_url = base_url
         self._api_key = api_key
         self._stack = stack
-        self.output_path = options.out or default_output_path(options.manifest)
+        self.output_path = results_path_for(options.manifest, options.out)
         self._writer: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None

@@ -86,10 +86,15 @@ def test_invalid_key_stops_with_exit_3_and_no_row_failed(
 ) -> None:
     folder = copy_samples(tmp_path)
     manifest = folder / "campaign.xlsx"
-    cli.use_key("hh_live_not_a_real_key")
+    bad_key = "hh_live_not_a_real_key_0123456789"
+    cli.use_key(bad_key)
     result = cli.run(manifest)
     assert result.code == exitcodes.AUTH, result
     assert "api key" in result.err.lower()
+    assert bad_key not in result.err + result.out  # even a wrong key is a secret
+    for written in tmp_path.rglob("*"):
+        if written.is_file():
+            assert bad_key.encode() not in written.read_bytes(), written
     assert sandbox.counters()["creates"] == 0
     if results_path(manifest).exists():
         assert "failed" not in {r["status"] for r in read_rows(results_path(manifest))}
@@ -211,3 +216,38 @@ def test_another_server_than_the_batch_was_started_on_is_refused(
     assert result.code == exitcodes.USAGE, result
     assert "was started against" in result.err
     assert sandbox.counters()["creates"] == 1
+
+
+def test_out_chooses_where_results_go_and_resumes_there(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    manifest = write_csv(tmp_path / "o.csv", SIMPLE_HEADER, simple_rows(3))
+    out = tmp_path / "elsewhere" / "mine.csv"
+    out.parent.mkdir()
+    first = cli.run(manifest, "--out", out.with_suffix(".xlsx"), "--limit", "1")
+    assert first.code == exitcodes.ROWS_NOT_OK, first
+    # a CSV manifest gives a CSV copy; that is not a "locked, written elsewhere" event
+    assert out.is_file() and not results_path(manifest).exists()
+    assert "locked" not in first.err and f"Results: {out}" in first.err
+    assert cli.run(manifest, "--out", out).code == exitcodes.OK
+    assert [r["status"] for r in read_rows(out)] == ["ready"] * 3
+    assert sandbox.counters()["creates"] == 3
+
+
+def test_videos_of_another_account_are_reported_not_found(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from hhbatch.sandbox import OTHER_KEY
+
+    manifest = write_csv(tmp_path / "nf.csv", SIMPLE_HEADER, simple_rows(2))
+    assert cli.run(manifest, "--no-wait").code == exitcodes.OK
+    cli.use_key(OTHER_KEY)  # same server, another account's key
+    result = cli.status(manifest)
+    assert result.code == exitcodes.ROWS_NOT_OK, result
+    rows = read_rows(results_path(manifest))
+    assert [r["status"] for r in rows] == ["not_found"] * 2
+    assert all("another API key" in r["error"] for r in rows)
+    assert "still generating" not in result.err
+    cli.use_key(sandbox.api_key)  # the right key finds them again
+    assert cli.run(manifest).code == exitcodes.OK
+    assert sandbox.counters()["creates"] == 2
