@@ -213,3 +213,30 @@ def test_a_quoted_video_id_in_a_results_csv_is_read_without_the_quote(tmp_path: 
     )
     previous = load_manifest(manifest).rows[0].previous
     assert previous["videoId"] == "-abc" and previous["error"] == "@x"
+
+
+def test_the_sheet_is_refreshed_while_the_run_goes_on(
+    sandbox_factory, monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path
+) -> None:
+    from hhbatch import workflow
+    from hhbatch.output import SheetWriter
+
+    sb = sandbox_factory(queue_sec=0.05, processing_sec=0.6)
+    cli = Cli(sb, monkeypatch, capsys)
+    monkeypatch.setattr(workflow, "MIN_REFRESH_SECONDS", 0.05)
+    monkeypatch.setattr(workflow, "REFRESH_COST_FACTOR", 1.0)
+    seen: list[list[str]] = []
+    real_write = SheetWriter.write
+
+    def spy(self, dest, columns, rows, notes=()):  # type: ignore[no-untyped-def]
+        seen.append([str(cells[columns[0]].value) for _, cells in sorted(rows.items())])
+        return real_write(self, dest, columns, rows, notes)
+
+    monkeypatch.setattr(SheetWriter, "write", spy)
+    manifest = write_csv(tmp_path / "live.csv", SIMPLE_HEADER, simple_rows(3))
+    result = cli.run(manifest)
+    assert result.code == exitcodes.OK, result
+    assert len(seen) >= 3, seen  # refreshed during the run, then the final write
+    assert any(s != ["ready"] * 3 for s in seen[:-1])  # an in-progress picture was saved
+    assert seen[-1] == ["ready"] * 3
+    assert [r["status"] for r in read_rows(results_path(manifest))] == ["ready"] * 3
