@@ -108,9 +108,9 @@ def run_to_end(
     )
 
 
-def read_results(manifest: Path) -> dict[str, dict[str, str]]:
-    """The results CSV, by prompt."""
-    path = default_output_path(manifest)
+def read_results(manifest: Path, out: Path | None = None) -> dict[str, dict[str, str]]:
+    """The results CSV (default path, or ``out``), by prompt."""
+    path = out or default_output_path(manifest)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return {row["Prompt"]: row for row in csv.DictReader(handle)}
 

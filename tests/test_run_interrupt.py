@@ -25,6 +25,7 @@ from runhelpers import (
     ShiftableClock,
     creates_by_prompt,
     describe,
+    env_for,
     journal_integrity,
     journal_jobs,
     prompt_for,
@@ -36,6 +37,7 @@ from runhelpers import (
 )
 
 from hhbatch.sandbox import Sandbox
+from hhbatch.workflow import default_output_path
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32",
@@ -65,8 +67,9 @@ def test_ctrl_c_stops_submitting_saves_the_sheet_and_resumes(
     manifest = write_manifest(tmp_path / "batch", rows)
     clock = ShiftableClock()
     sb: Sandbox = sandbox_factory(clock=clock, queue_sec=0.05, processing_sec=SLOW_JOB_SEC)
+    out = tmp_path / "elsewhere" / "results.csv"
     # 5 requests/s shared with polls: submitting 20 rows would take several seconds.
-    proc = start_run(manifest, sb, "--rate", "5", "--concurrency", "2")
+    proc = start_run(manifest, sb, "--rate", "5", "--concurrency", "2", "--out", str(out))
     assert wait_until(lambda: sb.counters()["creates"] >= 3, 30, proc), describe(_finish(proc), sb)
     proc.send_signal(signal.SIGINT)
     stopped = _finish(proc)
@@ -79,6 +82,7 @@ def test_ctrl_c_stops_submitting_saves_the_sheet_and_resumes(
     resume = shlex.split(match.group(1))
     assert resume[:2] == ["hhbatch", "run"], resume
     assert Path(resume[2]).resolve() == manifest.resolve(), resume
+    assert "--out" in resume and Path(resume[resume.index("--out") + 1]) == out, resume
 
     # It stopped submitting: some rows were never sent, and nothing was sent after the exit.
     created = creates_by_prompt(sb)
@@ -88,7 +92,8 @@ def test_ctrl_c_stops_submitting_saves_the_sheet_and_resumes(
     assert creates_by_prompt(sb) == created, "a create arrived after the run exited"
 
     # The sheet was written before exiting: created rows carry their ids, the rest say why not.
-    sheet = read_results(manifest)
+    assert not default_output_path(manifest).exists(), "the sheet belongs at --out"
+    sheet = read_results(manifest, out)
     ids = {job["body"]["prompt"]: job["id"] for job in sb.jobs()}
     for i in range(rows):
         row = sheet[prompt_for(i)]
@@ -103,13 +108,22 @@ def test_ctrl_c_stops_submitting_saves_the_sheet_and_resumes(
     assert "submitting" not in states and "unknown" not in states, states
     assert journal_integrity(manifest) == "ok"
 
+    # The printed command, as printed (only faster), finishes the batch.
     _finish_old_jobs(sb, clock)
-    rerun = run_to_end(manifest, sb, "--rate", "100")
+    rerun = subprocess.run(
+        [sys.executable, "-m", "hhbatch", *resume[1:], "--rate", "100"],
+        env=env_for(sb),
+        cwd=manifest.parent,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     diag = describe(rerun, sb)
     assert rerun.returncode == 0, diag
     assert sb.counters()["duplicate_creates"] == 0, diag
     assert creates_by_prompt(sb) == Counter({prompt_for(i): 1 for i in range(rows)}), diag
-    sheet = read_results(manifest)
+    sheet = read_results(manifest, out)
     assert all(sheet[prompt_for(i)]["status"] == "ready" for i in range(rows)), diag
     assert all(sheet[p]["videoId"] == ids[p] for p in created), "ids changed on resume"
 

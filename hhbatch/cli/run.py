@@ -254,6 +254,20 @@ def _ctrl_c_stops(batch: Batch, tell: Callable[[str], None]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _own_argv() -> list[str]:
+    """The user's arguments when hhbatch is the program running (the ``hhbatch`` script, its
+    Windows ``hhbatch.exe``, or ``python -m hhbatch``), so the resume command keeps --out, --sheet
+    and --config; empty when called from inside another program (tests)."""
+    if not sys.argv or not sys.argv[0]:
+        return []
+    program = Path(sys.argv[0])
+    if program.stem.lower() == "hhbatch" or (
+        program.name == "__main__.py" and program.parent.name == "hhbatch"
+    ):
+        return sys.argv[1:]
+    return []
+
+
 def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
     if args.json:
         print(report_json(report, batch.plan))
@@ -262,8 +276,7 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
             say(line)
     submit = report.submit
     still_running = sum(n for status, n in report.counts.items() if status not in SETTLED_STATUSES)
-    argv = [a for a in sys.argv[1:]] if sys.argv and sys.argv[0].endswith("hhbatch") else []
-    resume = resume_command(argv or ["run", str(args.manifest)])
+    resume = resume_command(_own_argv() or ["run", str(args.manifest)])
     if report.interrupted:
         say(f"Interrupted. To continue: {resume}")
         return exitcodes.INTERRUPTED
