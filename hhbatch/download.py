@@ -27,7 +27,7 @@ import httpx
 from hhbatch import spec
 from hhbatch.columns import LOCAL_FILE_COLUMN, RESULT_COLUMNS, header_for
 from hhbatch.i18n import _
-from hhbatch.reconciler import RowResult
+from hhbatch.reconciler import SHEET_NOT_SUBMITTED, RowResult
 
 VIDEO = "video"
 THUMBNAIL = "thumbnail"
@@ -368,21 +368,50 @@ def local_file_cells(
     return header, cells
 
 
+def _results_sheet_rows(batch: Any) -> dict[int, tuple[str | None, dict[str, str]]]:
+    """(prompt, result cells) per sheet row of the results sheet beside the manifest, if any."""
+    from hhbatch.errors import HhbatchError
+    from hhbatch.loader import load_manifest
+
+    manifest_path = Path(batch.manifest.path)
+    results_path = Path(batch.output_path)
+    try:
+        if not results_path.is_file() or results_path.resolve() == manifest_path.resolve():
+            return {}
+        sheet = load_manifest(
+            results_path, sheet=batch.manifest.sheet_name, config=getattr(batch, "config", None)
+        )
+    except (HhbatchError, OSError):
+        return {}  # no usable results sheet: the journal is all we know
+    return {row.sheet_row: (row.request.get("prompt"), row.previous) for row in sheet.rows}
+
+
 def row_files(batch: Any) -> dict[int, RowResult]:
     """Every row's result from the journal; a results sheet's own word where the journal has
-    none (journal moved or lost: the sheet still knows what was ready and where)."""
+    none (journal moved or lost, or a ``--sandbox`` run whose journal was temporary: the sheet
+    still knows what was ready and where)."""
     results = batch.results()
+    from_results_sheet: dict[int, tuple[str | None, dict[str, str]]] | None = None
     for row in batch.manifest.rows:
         prev = row.previous or {}
         current = results.get(row.sheet_row)
-        sheet_says_ready = prev.get("status") == spec.STATUS_READY and prev.get("videoUrl")
-        if sheet_says_ready and (current is None or current.status != spec.STATUS_READY):
+        if not prev and (current is None or current.status != spec.STATUS_READY):
+            if from_results_sheet is None:
+                from_results_sheet = _results_sheet_rows(batch)
+            prompt, cells = from_results_sheet.get(row.sheet_row, (None, {}))
+            if prompt == row.request.get("prompt"):  # the same row, not one moved by an edit
+                prev = cells
+        status = prev.get("status")
+        journal_silent = current is None or current.status == SHEET_NOT_SUBMITTED
+        sheet_ready = status == spec.STATUS_READY and bool(prev.get("videoUrl"))
+        if status and (journal_silent or (sheet_ready and current.status != spec.STATUS_READY)):
             results[row.sheet_row] = RowResult(
-                status=spec.STATUS_READY,
+                status=status,
                 video_id=prev.get("videoId") or None,
-                video_url=prev.get("videoUrl"),
+                video_url=prev.get("videoUrl") or None,
                 thumbnail_url=prev.get("thumbnailUrl") or None,
                 ready_at=prev.get("readyAt") or None,
+                error=prev.get("error") or None,
             )
     return results
 

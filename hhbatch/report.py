@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from hhbatch import __version__, spec
 from hhbatch.download import (
+    _IMAGE_EXTENSIONS,
     _VIDEO_EXTENSIONS,
     default_folder,
     file_stems,
@@ -44,6 +45,7 @@ class Card:
     video_src: str | None = None  # local file (relative to the report) or the videoUrl
     video_url: str | None = None
     thumbnail_url: str | None = None
+    thumbnail_src: str | None = None  # downloaded thumbnail (relative), else thumbnailUrl
     video_id: str | None = None
 
 
@@ -106,19 +108,22 @@ def build_cards(batch: Any, videos_folder: Path | None, report_path: Path) -> li
         )
         if not row.valid:
             card.error = card.error or " ".join(p.message for p in row.errors)
-        local = _local_video(folder, stems.get(row.sheet_row))
-        if local is not None and card.status == spec.STATUS_READY:
-            card.video_src = _relative_src(local, report_path.resolve().parent)
-        elif card.status == spec.STATUS_READY:
-            card.video_src = card.video_url
+        here = report_path.resolve().parent
+        if card.status == spec.STATUS_READY:
+            stem = stems.get(row.sheet_row)
+            video = _local_file(folder, stem, _VIDEO_EXTENSIONS)
+            card.video_src = _relative_src(video, here) if video else card.video_url
+            thumbnail = _local_file(folder, stem, _IMAGE_EXTENSIONS)
+            card.thumbnail_src = _relative_src(thumbnail, here) if thumbnail else None
+        card.thumbnail_src = card.thumbnail_src or card.thumbnail_url
         cards.append(card)
     return cards
 
 
-def _local_video(folder: Path, stem: str | None) -> Path | None:
+def _local_file(folder: Path, stem: str | None, extensions: tuple[str, ...]) -> Path | None:
     if not stem:
         return None
-    for ext in _VIDEO_EXTENSIONS:
+    for ext in extensions:
         candidate = folder / (stem + ext)
         if candidate.is_file():
             return candidate
@@ -167,14 +172,14 @@ def render_card(card: Card) -> str:
         f'<article class="card" data-status="{e(card.status)}" data-row="{card.sheet_row}">',
         '<div class="media">',
     ]
-    poster = f' poster="{e(card.thumbnail_url)}"' if card.thumbnail_url else ""
+    poster = f' poster="{e(card.thumbnail_src)}"' if card.thumbnail_src else ""
     if card.video_src:
-        preload = "none" if card.thumbnail_url else "metadata"
+        preload = "none" if card.thumbnail_src else "metadata"
         parts.append(
             f'<video controls preload="{preload}"{poster} src="{e(card.video_src)}"></video>'
         )
-    elif card.thumbnail_url:
-        parts.append(f'<img loading="lazy" alt="" src="{e(card.thumbnail_url)}">')
+    elif card.thumbnail_src:
+        parts.append(f'<img loading="lazy" alt="" src="{e(card.thumbnail_src)}">')
     else:
         parts.append(f'<div class="none">{e(_("no video"))}</div>')
     parts.append("</div>")

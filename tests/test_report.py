@@ -132,11 +132,28 @@ def test_report_has_one_card_per_row_and_prefers_downloaded_files(
     out = tmp_path / "review" / "page.html"
     assert main(["report", str(manifest), "--out", str(out)]) == 0
     page = parse(out.read_text(encoding="utf-8"))
-    ((tag, src, _),) = page.cards[3]["media"]  # type: ignore[misc]
+    ((tag, src, poster),) = page.cards[3]["media"]  # type: ignore[misc]
     assert tag == "video"
+    assert poster == "../spring_videos/r5_" + quote("一匹马在海滩上奔跑") + ".png"  # downloaded
     assert src == "../spring_videos/r5_" + quote("一匹马在海滩上奔跑") + ".mp4"
     # moved videos folder: --videos says where
     shutil.move(tmp_path / "spring_videos", tmp_path / "clips")
     assert main(["report", str(manifest), "--videos", str(tmp_path / "clips")]) == 0
     page = parse((tmp_path / "spring.report.html").read_text(encoding="utf-8"))
     assert page.cards[0]["media"][0][1] == "clips/r2_a-chestnut-horse-gallops-along-a-beach.mp4"  # type: ignore[index]
+
+
+def test_report_and_download_fall_back_on_the_results_sheet_when_the_journal_is_gone(
+    tmp_path: Path, sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --sandbox run keeps no journal, and a journal can be lost: the sheet still knows."""
+    monkeypatch.setenv("HAPPYHORSE_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("HAPPYHORSE_API_KEY", sandbox.api_key)
+    manifest = write_csv(tmp_path)
+    assert main(["run", str(manifest), "--yes", "--poll-interval", "0.05"]) == 1
+    shutil.rmtree(tmp_path / ".hhbatch")
+    assert main(["report", str(manifest)]) == 0
+    page = parse((tmp_path / "spring.report.html").read_text(encoding="utf-8"))
+    assert [c["status"] for c in page.cards] == ["ready", "failed", "invalid", "ready"]
+    assert main(["download", str(manifest)]) == 0
+    assert len(list((tmp_path / "spring_videos").glob("*.mp4"))) == 2
