@@ -157,3 +157,22 @@ def test_report_and_download_fall_back_on_the_results_sheet_when_the_journal_is_
     assert [c["status"] for c in page.cards] == ["ready", "failed", "invalid", "ready"]
     assert main(["download", str(manifest)]) == 0
     assert len(list((tmp_path / "spring_videos").glob("*.mp4"))) == 2
+
+
+def test_open_shows_the_page_in_the_browser(
+    tmp_path: Path, sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAPPYHORSE_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("HAPPYHORSE_API_KEY", sandbox.api_key)
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    manifest = write_csv(tmp_path)
+    assert main(["report", str(manifest), "--open"]) == 0  # before any run: all not submitted
+    assert opened == [(tmp_path / "spring.report.html").resolve().as_uri()]
+    page = parse((tmp_path / "spring.report.html").read_text(encoding="utf-8"))
+    assert [c["status"] for c in page.cards] == [
+        "not submitted",
+        "not submitted",
+        "invalid",
+        "not submitted",
+    ]
