@@ -140,9 +140,9 @@ def test_second_ctrl_c_exits_at_once_and_the_journal_stays_consistent(
     )
     proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "1")
     assert wait_until(lambda: sb.counters()["creates"] >= 2, 30, proc), describe(_finish(proc), sb)
-    # From now on a create takes 3 s to answer: the first Ctrl-C waits for the one in flight,
+    # From now on a create takes 5 s to answer: the first Ctrl-C waits for the one in flight,
     # so only the second Ctrl-C can end the run before that answer comes.
-    sb.update_config(latency_sec=3.0)
+    sb.update_config(latency_sec=5.0)
     arrived = watch.arrived
     assert watch.wait_for(arrived + 1, 30, proc), describe(_finish(proc), sb)
     proc.send_signal(signal.SIGINT)
