@@ -166,6 +166,10 @@ class Batch:
         self._stop: asyncio.Event | None = None
         self._stop_requested = threading.Event()
         self._write_lock = threading.Lock()
+        # Each picture of the journal gets a number; a slower, older one never overwrites a
+        # newer one (a refresh thread may still be starting when the final write is done).
+        self._pictures = 0
+        self._written: tuple[int, Path] | None = None
 
     def close(self) -> None:
         self._stack.close()
@@ -201,12 +205,18 @@ class Batch:
             self._writer = SheetWriter.for_manifest(self.manifest)
         writer = self._writer
         columns, rows = output_cells(self.results(), self.manifest.language, STATUS_FILLS)
+        self._pictures += 1
+        picture = self._pictures
 
         def write() -> Path:
             # A refresh still running in its thread when the final write starts must finish
             # first: one workbook object, one writer at a time.
             with self._write_lock:
-                return writer.write(self.output_path, columns, rows)
+                if self._written is not None and self._written[0] > picture:
+                    return self._written[1]  # stale: a newer picture is already on disk
+                path = writer.write(self.output_path, columns, rows)
+                self._written = (picture, path)
+                return path
 
         return write
 

@@ -240,3 +240,21 @@ def test_the_sheet_is_refreshed_while_the_run_goes_on(
     assert any(s != ["ready"] * 3 for s in seen[:-1])  # an in-progress picture was saved
     assert seen[-1] == ["ready"] * 3
     assert [r["status"] for r in read_rows(results_path(manifest))] == ["ready"] * 3
+
+
+def test_an_older_picture_of_the_journal_never_overwrites_a_newer_one(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from hhbatch.workflow import RunOptions, prepare
+
+    monkeypatch.setenv("HAPPYHORSE_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("HAPPYHORSE_BASE_URL", sandbox.base_url)
+    manifest = write_csv(tmp_path / "pics.csv", SIMPLE_HEADER, simple_rows(1))
+    with prepare(RunOptions(manifest=manifest)) as batch:
+        older = batch._sheet_writer()  # a refresh that computed its cells, then got slow
+        rp = batch.plan.rows[0]
+        batch.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, "held back")
+        newer = batch._sheet_writer()
+        newer()  # the final write
+        older()  # the slow refresh arrives late
+    assert read_rows(results_path(manifest))[0]["error"] == "held back"
