@@ -158,8 +158,15 @@ def _unmatched(
     old = by_video_id.get(previous_id) if previous_id else None
     if old is None and previous_id is None:
         old = orphan
-    if old is not None and not options.resubmit_edited:
+    # Fixing a failed row is the usual reason to edit it: --retry-failed covers the edit too.
+    retry = old is not None and old.state == j.FAILED and options.retry_failed
+    if old is not None and not (options.resubmit_edited or retry):
         what = f"video {old.video_id}" if old.video_id else "a video"
+        flags = (
+            "--retry-failed or --resubmit-edited"
+            if old.state == j.FAILED
+            else ("--resubmit-edited")
+        )
         return RowPlan(
             row,
             EDITED,
@@ -168,7 +175,7 @@ def _unmatched(
             old,
             note=(
                 f"This row was changed after it was submitted as {what}; it was not "
-                "submitted again. Run with --resubmit-edited to create the edited version."
+                f"submitted again. Run with {flags} to create the edited version."
             ),
         )
     if previous_id and old is None:

@@ -179,3 +179,17 @@ def test_results_sheet_ids(tmp_path: Path, journal: j.Journal) -> None:
     fresh = p.build_plan(load_manifest(manifest), journal, p.PlanOptions(trust_sheet_ids=False))
     assert p.WAIT not in _actions(fresh)  # a fresh sandbox: ids in the sheet mean nothing
     assert all(rp.adopt_video_id is None for rp in fresh.rows)
+
+
+def test_an_edited_failed_row_is_resubmitted_with_retry_failed(
+    tmp_path: Path, journal: j.Journal
+) -> None:
+    rows = _rows(0, 1)
+    first = _plan(tmp_path, journal, rows)
+    _create(journal, first.rows[0], "v0", j.READY)
+    _create(journal, first.rows[1], "v1", j.FAILED)
+    fixed = [rows[0], [prompt(1, " without the logo"), 3, "720p", ""]]
+    plan = _plan(tmp_path, journal, fixed)
+    assert _actions(plan) == [p.DONE, p.EDITED]
+    assert "--retry-failed" in (plan.rows[1].note or "")
+    assert _actions(_plan(tmp_path, journal, fixed, retry_failed=True)) == [p.DONE, p.SUBMIT]
