@@ -92,3 +92,10 @@ def http() -> Iterator[httpx.Client]:
     """A plain client without credentials: for storage URLs and unauthenticated requests."""
     with httpx.Client(timeout=10.0, verify=False) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def _english_interface(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests assert exact English sentences; a machine set to Chinese must not change them.
+    Tests of the Chinese interface set HHBATCH_LANG=zh themselves."""
+    monkeypatch.setenv("HHBATCH_LANG", "en")
