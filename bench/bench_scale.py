@@ -55,6 +55,7 @@ def one_run(rows: int, as_csv: bool, extra: list[str]) -> dict[str, Any]:
         "peak_mb": float(result.peak_mb or 0.0),
         "write_sec": float(result.stats.get("write_sec", 0.0)),
         "writes": int(result.stats.get("writes", 0)),
+        "cpu_sec": float(result.stats.get("cpu_sec", 0.0)),
     }
 
 
@@ -76,6 +77,7 @@ def run(
         "peak_mb": max(r["peak_mb"] for r in runs),
         "write_share": median(r["write_sec"] / r["wall"] for r in runs),
         "writes": median(r["writes"] for r in runs),
+        "cpu_share": median(r["cpu_sec"] / r["wall"] for r in runs),
         "polls_per_job": median(r["polls_per_job"] for r in runs),
         "share429": median(r["share429"] for r in runs),
         "ready": min(r["ready"] for r in runs),
@@ -102,11 +104,12 @@ def run(
                     verdict(checks["write_share"]),
                 ),
                 ("polls per finished job", summary["polls_per_job"], "", ""),
+                ("hhbatch CPU time ÷ wall", f"{summary['cpu_share']:.0%}", "", ""),
                 ("429 share of requests", f"{summary['share429']:.1%}", "", ""),
             ],
         )
     )
-    print(f"({'median of %d runs' % repeat if repeat > 1 else 'one run'})")
+    print(f"({f'median of {repeat} runs' if repeat > 1 else 'one run'})")
     return summary
 
 

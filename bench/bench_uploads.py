@@ -40,8 +40,13 @@ def peak_with_and_without(tmp: Path) -> tuple[float, float]:
     video = make_video(tmp, VIDEO_BYTES)
     plain = write_csv(tmp / "plain.csv", text_rows(20))
     rows = text_rows(20, start=100)
-    rows.append({"Prompt": "Bench: follow the motion of the reference clip", "Duration (s)": 5,
-                 "Reference video": video})
+    rows.append(
+        {
+            "Prompt": "Bench: follow the motion of the reference clip",
+            "Duration (s)": 5,
+            "Reference video": video,
+        }
+    )
     with_video = write_csv(tmp / "video.csv", rows)
     peaks = []
     for manifest in (plain, with_video):
@@ -90,17 +95,24 @@ def run(repeat: int = 3) -> dict[str, Any]:
                     "",
                 ),
                 ("peak RSS with a 45 MB video (MB)", median(b for _, b in runs), "", ""),
-                ("growth (MB, median of differences)", growth, f"<= {MEMORY_BAR_MB:g}",
-                 verdict(mem_ok)),
+                (
+                    "growth (MB, median of differences)",
+                    growth,
+                    f"<= {MEMORY_BAR_MB:g}",
+                    verdict(mem_ok),
+                ),
                 ("growth ÷ file size", growth / (VIDEO_BYTES / 1e6 / 1.048576), "", ""),
-                ("200 rows, 5 files: presigns / uploads",
-                 f"{shared['presigns']} / {shared['uploads']}", "5 / 5", verdict(dist_ok)),
+                (
+                    "200 rows, 5 files: presigns / uploads",
+                    f"{shared['presigns']} / {shared['uploads']}",
+                    "5 / 5",
+                    verdict(dist_ok),
+                ),
             ],
         )
     )
     print(f"(memory: median of {repeat} pairs of runs)")
-    return {"runs": runs, "growth": growth, "mem_ok": mem_ok, "shared": shared,
-            "dist_ok": dist_ok}
+    return {"runs": runs, "growth": growth, "mem_ok": mem_ok, "shared": shared, "dist_ok": dist_ok}
 
 
 def main() -> int:
