@@ -110,6 +110,29 @@ class FieldSpec:
             return f"a storage key from an upload of kind {self.upload_kind}"
         return self.type
 
+    def allowed_text(self) -> str:
+        """:meth:`allowed` in the interface language (the same numbers, read from this spec).
+
+        Why a twin and not a translated ``allowed``: the sandbox server words its errors with
+        ``allowed`` and must stay English, like the real API; messages for people use this one.
+        """
+        from hhbatch.i18n import _
+
+        lo, hi = _num(self.minimum), _num(self.maximum)
+        if self.type == "string":
+            if self.minimum:
+                return _("text of {lo} to {hi} characters").format(lo=lo, hi=hi)
+            return _("text of at most {hi} characters").format(hi=hi)
+        if self.type == "integer":
+            return _("a whole number from {lo} to {hi}").format(lo=lo, hi=hi)
+        if self.type == "number":
+            return _("a number from {lo} to {hi}").format(lo=lo, hi=hi)
+        if self.type == "enum":
+            return _("one of {choices}").format(choices=_(", ").join(self.choices))
+        if self.type == "key":
+            return _("a storage key from an upload of kind {kind}").format(kind=self.upload_kind)
+        return self.type
+
 
 def _num(value: float | None) -> str:
     if value is None:

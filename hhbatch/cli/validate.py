@@ -17,6 +17,7 @@ from hhbatch.cli import exitcodes
 from hhbatch.columns import VALIDATION_COLUMN, header_for
 from hhbatch.config import CONFIG_FILENAME, load_config
 from hhbatch.errors import UsageError
+from hhbatch.i18n import _
 from hhbatch.loader import Manifest, Summary, load_manifest, summarize
 from hhbatch.loader.filetypes import extensions_for, human_size
 from hhbatch.loader.headers import (
@@ -90,39 +91,43 @@ exit codes: 0 every row valid, 1 some rows invalid, 2 the file cannot be used at
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check a manifest against the API's rules without sending anything",
+        help=_("check a manifest against the API's rules without sending anything"),
         description=textwrap.fill(
-            "Check every row and every file of a manifest against the API's documented limits, "
-            "print every problem (sheet, cell, column, value, what is allowed) and a summary "
-            "(rows valid and invalid, seconds of video per resolution, files to upload). "
-            "Nothing is sent and no credit is spent.",
+            _(
+                "Check every row and every file of a manifest against the API's documented "
+                "limits, print every problem (sheet, cell, column, value, what is allowed) and a "
+                "summary (rows valid and invalid, seconds of video per resolution, files to "
+                "upload). Nothing is sent and no credit is spent."
+            ),
             width=_HELP_WIDTH,
         ),
-        epilog=manifest_format_help() + "\n" + EPILOG_EXAMPLES,
+        epilog=manifest_format_help() + "\n" + _(EPILOG_EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=".xlsx, .xlsm or .csv")
-    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: first visible)")
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_(".xlsx, .xlsm or .csv"))
+    parser.add_argument("--sheet", metavar="NAME", help=_("sheet to read (default: first visible)"))
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
-        help=f"settings file (default: {CONFIG_FILENAME} beside the manifest, if any)",
+        help=_("settings file (default: {file} beside the manifest, if any)").format(
+            file=CONFIG_FILENAME
+        ),
     )
     parser.add_argument(
         "--out",
         type=Path,
         metavar="PATH",
-        help="write a copy of the sheet with an error column and the bad cells highlighted",
+        help=_("write a copy of the sheet with an error column and the bad cells highlighted"),
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json", action="store_true", help=_("print the report as JSON"))
     parser.set_defaults(func=handler)
 
 
 def handler(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.manifest)
     if args.out is not None and args.out.resolve() == args.manifest.resolve():
-        raise UsageError("--out must name a new file; hhbatch never overwrites your manifest.")
+        raise UsageError(_("--out must name a new file; hhbatch never overwrites your manifest."))
     manifest = load_manifest(args.manifest, sheet=args.sheet, config=config)
     summary = summarize(manifest)
     written = write_annotated(manifest, args.out) if args.out is not None else None
@@ -178,44 +183,85 @@ def report_dict(manifest: Manifest, summary: Summary, written: Path | None) -> d
     }
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _counted(count: int, one: str, many: str) -> str:
+    """``one``/``many`` are whole translated messages with ``{count}`` (no pasted-on "s")."""
+    return (one if count == 1 else many).format(count=count)
+
+
+def _rows(count: int) -> str:
+    return _counted(count, _("{count} row"), _("{count} rows"))
+
+
+def _errors(count: int) -> str:
+    return _counted(count, _("{count} error"), _("{count} errors"))
+
+
+def _warnings(count: int) -> str:
+    return _counted(count, _("{count} warning"), _("{count} warnings"))
+
+
+def _videos(count: int) -> str:
+    return _counted(count, _("{count} video"), _("{count} videos"))
 
 
 def render_text(manifest: Manifest, summary: Summary, written: Path | None) -> str:
     lines = []
     for problem in manifest.all_problems():
-        prefix = "" if problem.is_error else "warning: "
-        lines.append(prefix + problem.message)
+        if problem.is_error:
+            lines.append(problem.message)
+        else:
+            lines.append(_("warning: {message}").format(message=problem.message))
     if lines:
         lines.append("")
-    where = f"{manifest.path.name}, sheet {manifest.sheet_name!r}"
+    where = _("{file}, sheet {sheet}").format(
+        file=manifest.path.name, sheet=repr(manifest.sheet_name)
+    )
     if manifest.format == "csv":
         where = f"{manifest.path.name} ({manifest.csv_encoding}, {manifest.csv_delimiter!r})"
     lines.append(
-        f"{where}: {_plural(summary.rows_total, 'row')}, {summary.rows_valid} valid, "
-        f"{summary.rows_invalid} invalid ({_plural(summary.errors, 'error')}, "
-        f"{_plural(summary.warnings, 'warning')})."
+        _("{where}: {rows}, {valid} valid, {invalid} invalid ({errors}, {warnings}).").format(
+            where=where,
+            rows=_rows(summary.rows_total),
+            valid=summary.rows_valid,
+            invalid=summary.rows_invalid,
+            errors=_errors(summary.errors),
+            warnings=_warnings(summary.warnings),
+        )
     )
     counts = summary.videos_by_resolution
     video = [
-        f"{seconds} s at {resolution} ({_plural(counts[resolution], 'video')})"
+        _("{seconds} s at {resolution} ({videos})").format(
+            seconds=seconds, resolution=resolution, videos=_videos(counts[resolution])
+        )
         for resolution, seconds in summary.seconds_by_resolution.items()
         if counts.get(resolution)
     ]
     total = sum(summary.seconds_by_resolution.values())
-    lines.append(f"Video to generate: {total} s" + (f" = {', '.join(video)}." if video else "."))
-    uploads = f"Files to upload: {summary.files_to_upload}"
-    if summary.files_to_upload:
-        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.uploads_by_kind.items()))
-        uploads += f" ({kinds}), {human_size(summary.upload_bytes)} in total"
-    if summary.storage_keys_reused:
-        uploads += f"; {_plural(summary.storage_keys_reused, 'existing storage key')} reused"
-    lines.append(uploads + ".")
-    if written is not None:
-        lines.append(f"Annotated copy written to {written}.")
-    if manifest.valid:
-        lines.append("Every row is valid.")
+    if video:
+        lines.append(
+            _("Video to generate: {total} s = {parts}.").format(
+                total=total, parts=_(", ").join(video)
+            )
+        )
     else:
-        lines.append("Fix the problems above and run 'hhbatch validate' again.")
+        lines.append(_("Video to generate: {total} s.").format(total=total))
+    uploads = _("Files to upload: {count}").format(count=summary.files_to_upload)
+    if summary.files_to_upload:
+        kinds = _(", ").join(f"{n} {kind}" for kind, n in sorted(summary.uploads_by_kind.items()))
+        uploads = _("{uploads} ({kinds}), {size} in total").format(
+            uploads=uploads, kinds=kinds, size=human_size(summary.upload_bytes)
+        )
+    if summary.storage_keys_reused:
+        reused = summary.storage_keys_reused
+        keys = _counted(
+            reused, _("{count} existing storage key"), _("{count} existing storage keys")
+        )
+        uploads = _("{uploads}; {keys} reused").format(uploads=uploads, keys=keys)
+    lines.append(_("{text}.").format(text=uploads))
+    if written is not None:
+        lines.append(_("Annotated copy written to {path}.").format(path=written))
+    if manifest.valid:
+        lines.append(_("Every row is valid."))
+    else:
+        lines.append(_("Fix the problems above and run 'hhbatch validate' again."))
     return "\n".join(lines)

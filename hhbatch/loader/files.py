@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hhbatch import spec
+from hhbatch.i18n import _, translate_data
 from hhbatch.loader import filetypes
 from hhbatch.loader.model import FileRef
 from hhbatch.loader.normalize import display
@@ -28,14 +29,22 @@ class FileVerdict:
 
 def _not_found(text: str, folder: Path) -> str:
     """Where we looked, unless the cell is so long that it is clearly not a path at all."""
-    message = f"file {display(text)} not found"
     if len(text) <= _PATH_SHOWN_MAX and text.isprintable():
         try:
             looked = Path(text) if Path(text).is_absolute() else folder / text
         except (OSError, ValueError):  # pragma: no cover - odd text on odd platforms
             looked = folder / text
-        message += f" (looked for {looked})"
-    return message + "; paths are relative to the manifest's folder"
+        return _(
+            "file {file} not found (looked for {looked}); paths are relative to the manifest's "
+            "folder"
+        ).format(file=display(text), looked=looked)
+    return _("file {file} not found; paths are relative to the manifest's folder").format(
+        file=display(text)
+    )
+
+
+def _unreadable(shown: str, err: OSError) -> str:
+    return _("file {file} cannot be read ({reason})").format(file=shown, reason=err.strerror or err)
 
 
 class FileChecker:
@@ -64,11 +73,11 @@ class FileChecker:
         if text.lower().startswith(_URL_PREFIXES):
             return FileVerdict(
                 None,
-                (
-                    f"{column} must be a local file or an existing storage key, got a web link "
-                    f"{display(text)}; the API takes uploads only, so download the file and put "
-                    "its path here"
-                ),
+                _(
+                    "{column} must be a local file or an existing storage key, got a web link "
+                    "{link}; the API takes uploads only, so download the file and put its path "
+                    "here"
+                ).format(column=column, link=display(text)),
             )
         path = None if self._is_plain_key(text, folder) else self._resolve(text, folder)
         if path is None:
@@ -110,14 +119,14 @@ class FileChecker:
     ) -> FileVerdict:
         shown = display(text)
         if not path.is_file():
-            return FileVerdict(None, f"{shown} is a folder, not a file")
+            return FileVerdict(None, _("{file} is a folder, not a file").format(file=shown))
         try:
             head = filetypes.read_head(path)
             size = path.stat().st_size
         except OSError as err:
-            return FileVerdict(None, f"file {shown} cannot be read ({err.strerror or err})")
+            return FileVerdict(None, _unreadable(shown, err))
         if size == 0:
-            return FileVerdict(None, f"file {shown} is empty (0 bytes)")
+            return FileVerdict(None, _("file {file} is empty (0 bytes)").format(file=shown))
         extension = path.suffix.lower()
         detected = filetypes.sniff(head)
         refused = spec.REFUSED_CONTENT_TYPES
@@ -128,48 +137,66 @@ class FileChecker:
                 content_type = refused_type if refused_type in refused else detected
                 return FileVerdict(
                     None,
-                    (
-                        f"{shown} is {filetypes.type_name(content_type)} ({content_type}), "
-                        f"which the API does not accept; {refused[content_type]}"
+                    _(
+                        "{file} is {type} ({content_type}), which the API does not accept; {advice}"
+                    ).format(
+                        file=shown,
+                        type=filetypes.type_name(content_type),
+                        content_type=content_type,
+                        advice=translate_data(refused[content_type]),
                     ),
                 )
             return FileVerdict(
                 None,
                 (
-                    f"{shown} is a {extension or 'extension-less'} file but {column} takes "
-                    f"{filetypes.extensions_for(kind)} files"
+                    _("{file} is a {extension} file but {column} takes {extensions} files")
+                    if extension
+                    else _("{file} is an extension-less file but {column} takes {extensions} files")
+                ).format(
+                    file=shown,
+                    extension=extension,
+                    column=column,
+                    extensions=filetypes.extensions_for(kind),
                 ),
             )
         if detected is None:
             return FileVerdict(
                 None,
-                (
-                    f"{shown} is named like {filetypes.a_type(declared)} but its content "
-                    "is not one (it may be damaged or a different kind of file)"
-                ),
+                _(
+                    "{file} is named like {a_type} but its content is not one (it may be "
+                    "damaged or a different kind of file)"
+                ).format(file=shown, a_type=filetypes.a_type(declared)),
             )
         if not filetypes.same_type(declared, detected):
-            advice = refused.get(detected, "save it in the right format or rename it to match")
+            advice = (
+                translate_data(refused[detected])
+                if detected in refused
+                else _("save it in the right format or rename it to match")
+            )
             return FileVerdict(
                 None,
-                (
-                    f"{shown} is named like {filetypes.a_type(declared)} but its content is "
-                    f"{filetypes.a_type(detected)}; {advice}"
+                _("{file} is named like {a_type} but its content is {content}; {advice}").format(
+                    file=shown,
+                    a_type=filetypes.a_type(declared),
+                    content=filetypes.a_type(detected),
+                    advice=advice,
                 ),
             )
         limit = spec.UPLOAD_KINDS[kind].max_bytes(self.megabyte)
         if size > limit:
             return FileVerdict(
                 None,
-                (
-                    f"{shown} is {filetypes.human_size(size, self.megabyte)} but {kind} files "
-                    f"may be at most {spec.UPLOAD_KINDS[kind].max_megabytes} MB"
+                _("{file} is {size} but {kind} files may be at most {limit} MB").format(
+                    file=shown,
+                    size=filetypes.human_size(size, self.megabyte),
+                    kind=kind,
+                    limit=spec.UPLOAD_KINDS[kind].max_megabytes,
                 ),
             )
         try:
             digest = filetypes.sha256_of(path)
         except OSError as err:
-            return FileVerdict(None, f"file {shown} cannot be read ({err.strerror or err})")
+            return FileVerdict(None, _unreadable(shown, err))
         return FileVerdict(
             FileRef(
                 field=key_field,

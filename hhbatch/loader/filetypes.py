@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from hhbatch import spec
+from hhbatch.i18n import _
 
 SNIFF_BYTES = 64
 _HASH_CHUNK = 1024 * 1024
@@ -118,13 +119,17 @@ def type_name(content_type: str) -> str:
 def a_type(content_type: str) -> str:
     """ "a PNG image", "an MP3 audio": the article follows how the name is spoken."""
     name = type_name(content_type)
-    return ("an " if name.startswith(("MP", "M4", "AAC", "AVI", "Ogg")) else "a ") + name
+    if name.startswith(("MP", "M4", "AAC", "AVI", "Ogg")):
+        return _("an {type}").format(type=name)
+    return _("a {type}").format(type=name)
 
 
 def extensions_for(kind: str) -> str:
     """``.png, .jpg, .jpeg or .webp``: the extensions a kind takes, for messages."""
     names = list(spec.EXTENSION_CONTENT_TYPES[kind])
-    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+    if len(names) == 1:
+        return names[0]
+    return _("{first} or {last}").format(first=_(", ").join(names[:-1]), last=names[-1])
 
 
 def read_head(path: Path) -> bytes:

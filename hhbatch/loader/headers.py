@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hhbatch import spec
 from hhbatch.errors import ConfigError
+from hhbatch.i18n import _
 
 # Canonical manifest fields: every create field except the storage keys, plus the file columns.
 KEY_TO_FILE_COLUMN: dict[str, str] = {key: column for column, key in spec.FILE_COLUMNS.items()}
@@ -139,8 +140,9 @@ class HeaderMatcher:
             target = self._canonical(name)
             if target is None:
                 raise ConfigError(
-                    f"hhbatch.yaml aliases: {name!r} is not a field; "
-                    f"use one of {', '.join(MANIFEST_FIELDS)}."
+                    _("hhbatch.yaml aliases: {name} is not a field; use one of {fields}.").format(
+                        name=repr(name), fields=", ".join(MANIFEST_FIELDS)
+                    )
                 )
             for alias in aliases:
                 self._add(str(alias), target, override=True)

@@ -14,6 +14,7 @@ from hhbatch import spec
 from hhbatch.columns import ALL_OUTPUT_COLUMNS, ResultColumn, output_column_for_header
 from hhbatch.config import Config
 from hhbatch.errors import ManifestError
+from hhbatch.i18n import _, translate_data
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import HeaderMatcher, english_header, header_key, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
@@ -42,8 +43,9 @@ def load_manifest(
     problems.extend(warnings)
     if not rows:
         raise ManifestError(
-            f"{raw.sheet_name}: there are no rows below the header on row {header_index + 1}; "
-            "add one row per video.",
+            _(
+                "{sheet}: there are no rows below the header on row {row}; add one row per video."
+            ).format(sheet=raw.sheet_name, row=header_index + 1),
             path=str(path),
             sheet=raw.sheet_name,
         )
@@ -88,9 +90,10 @@ def _validate_rows(
                 None,
                 None,
                 None,
-                f"{raw.sheet_name}!{cell}: column {letter} has values but no header on row "
-                f"{header_index + 1}, so hhbatch does not use them; give it a header if it is "
-                "meant as a field.",
+                _(
+                    "{sheet}!{cell}: column {letter} has values but no header on row {row}, so "
+                    "hhbatch does not use them; give it a header if it is meant as a field."
+                ).format(sheet=raw.sheet_name, cell=cell, letter=letter, row=header_index + 1),
             )
         )
     return rows, warnings
@@ -128,15 +131,19 @@ def _find_header(
             break
     if first is None:
         raise ManifestError(
-            f"Sheet {raw.sheet_name!r} of {path.name} is empty: put the headers on the first row "
-            "and one video per row below.",
+            _(
+                "Sheet {sheet} of {file} is empty: put the headers on the first row and one "
+                "video per row below."
+            ).format(sheet=repr(raw.sheet_name), file=path.name),
             path=str(path),
             sheet=raw.sheet_name,
         )
     known = ", ".join(f'"{english_header(n)}"' for n in ("prompt", "durationSec"))
     raise ManifestError(
-        f"Sheet {raw.sheet_name!r} of {path.name}: no header row found; the first non-empty row "
-        f"(row {first + 1}) must hold column names such as {known}.",
+        _(
+            "Sheet {sheet} of {file}: no header row found; the first non-empty row (row {row}) "
+            "must hold column names such as {known}."
+        ).format(sheet=repr(raw.sheet_name), file=path.name, row=first + 1, known=known),
         path=str(path),
         sheet=raw.sheet_name,
     )
@@ -162,8 +169,17 @@ def _columns(
         if field is not None and field in seen:
             first = seen[field]
             raise ManifestError(
-                f"{where}: columns {first.letter} ({first.header!r}) and {letter} ({header!r}) "
-                f"both mean {field}; keep one of them.",
+                _(
+                    "{where}: columns {first} ({first_header}) and {letter} ({header}) both "
+                    "mean {field}; keep one of them."
+                ).format(
+                    where=where,
+                    first=first.letter,
+                    first_header=repr(first.header),
+                    letter=letter,
+                    header=repr(header),
+                    field=field,
+                ),
                 sheet=raw.sheet_name,
             )
         column = Column(index, letter, header, field, output)
@@ -180,7 +196,9 @@ def _columns(
                     header,
                     None,
                     header,
-                    f"{where} ({header}): this column is ignored because {match.ignored_reason}.",
+                    _("{where} ({header}): this column is ignored because {reason}.").format(
+                        where=where, header=header, reason=translate_data(match.ignored_reason)
+                    ),
                 )
             )
         elif match and match.suggestion:
@@ -194,8 +212,15 @@ def _columns(
                     header,
                     None,
                     header,
-                    f"{where} ({header}): unknown column, kept as is; did you mean "
-                    f"{match.suggestion!r} ({target})?",
+                    _(
+                        "{where} ({header}): unknown column, kept as is; did you mean "
+                        "{suggestion} ({field})?"
+                    ).format(
+                        where=where,
+                        header=header,
+                        suggestion=repr(match.suggestion),
+                        field=target,
+                    ),
                 )
             )
     return columns, problems
@@ -222,18 +247,36 @@ def _defaults(
     """Normalise and check hhbatch.yaml defaults once; a bad one is a manifest-level error."""
     defaults = Defaults()
     base = config.source.resolve().parent if config.source is not None else manifest_dir
-    where = f"{config.source.name if config.source else 'hhbatch.yaml'} defaults"
+    where = _("{file} defaults").format(
+        file=config.source.name if config.source else "hhbatch.yaml"
+    )
     for key, raw in config.defaults.items():
         name = matcher.canonical(str(key))
 
         def bad(text: str, name: str | None = name, raw: Any = raw, key: Any = key) -> None:
             problems.append(
-                Problem(ERROR, sheet, None, None, None, name, raw, f"{where}, {key}: {text}")
+                Problem(
+                    ERROR,
+                    sheet,
+                    None,
+                    None,
+                    None,
+                    name,
+                    raw,
+                    _("{where}, {key}: {text}").format(where=where, key=key, text=text),
+                )
             )
 
         if name is None:
             reason = spec.FORBIDDEN_FIELDS.get(str(key))
-            bad(f"{key} is not accepted: {reason}" if reason else f"{key!r} is not a field")
+            if reason:
+                bad(
+                    _("{key} is not accepted: {reason}").format(
+                        key=key, reason=translate_data(reason)
+                    )
+                )
+            else:
+                bad(_("{key} is not a field").format(key=repr(key)))
             continue
         if is_blank(raw):
             continue

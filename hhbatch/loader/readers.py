@@ -18,6 +18,7 @@ from typing import Any
 import python_calamine as calamine
 
 from hhbatch.errors import ManifestError
+from hhbatch.i18n import _
 
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -46,16 +47,22 @@ def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
         with path.open("rb") as handle:
             head = handle.read(8)
     except FileNotFoundError as err:
-        raise ManifestError(f"{path} does not exist.", path=str(path)) from err
+        raise ManifestError(_("{path} does not exist.").format(path=path), path=str(path)) from err
     except IsADirectoryError as err:
-        raise ManifestError(f"{path} is a folder, not a spreadsheet.", path=str(path)) from err
+        raise ManifestError(
+            _("{path} is a folder, not a spreadsheet.").format(path=path), path=str(path)
+        ) from err
     except OSError as err:
         raise ManifestError(
-            f"{path} could not be opened: {err.strerror or err}.", path=str(path)
+            _("{path} could not be opened: {reason}.").format(
+                path=path, reason=err.strerror or err
+            ),
+            path=str(path),
         ) from err
     if not head:
         raise ManifestError(
-            f"{path} is empty (0 bytes): there is no sheet to read.", path=str(path)
+            _("{path} is empty (0 bytes): there is no sheet to read.").format(path=path),
+            path=str(path),
         )
     if head.startswith(_OLE_MAGIC):
         raise ManifestError(_ole_message(path), path=str(path))
@@ -63,8 +70,10 @@ def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
         return _read_xlsx(path, sheet)
     if path.suffix.lower() in XLSX_EXTENSIONS:
         raise ManifestError(
-            f"{path} is not a valid Excel workbook (it may be damaged or only renamed); "
-            "open it in Excel and save it again as .xlsx.",
+            _(
+                "{path} is not a valid Excel workbook (it may be damaged or only renamed); "
+                "open it in Excel and save it again as .xlsx."
+            ).format(path=path),
             path=str(path),
         )
     return _read_csv(path)
@@ -73,11 +82,13 @@ def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
 def _ole_message(path: Path) -> str:
     data = path.read_bytes()
     if _ENCRYPTED_MARK in data:
-        return (
-            f"{path} is password-protected; remove the password in Excel "
+        return _(
+            "{path} is password-protected; remove the password in Excel "
             "(File > Info > Protect Workbook) and save it again."
-        )
-    return f"{path} is an old-format .xls workbook; open it in Excel and save it as .xlsx."
+        ).format(path=path)
+    return _(
+        "{path} is an old-format .xls workbook; open it in Excel and save it as .xlsx."
+    ).format(path=path)
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
@@ -86,18 +97,25 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError) as err:
         raise ManifestError(
-            f"{path} is damaged and cannot be opened as a workbook; save it again from Excel.",
+            _(
+                "{path} is damaged and cannot be opened as a workbook; save it again from Excel."
+            ).format(path=path),
             path=str(path),
         ) from err
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
         if "content.xml" in names:
-            message = f"{path} is an OpenDocument spreadsheet; save it as .xlsx (Excel workbook)."
+            message = _(
+                "{path} is an OpenDocument spreadsheet; save it as .xlsx (Excel workbook)."
+            ).format(path=path)
         else:
-            message = f"{path} is a zip archive, not an Excel workbook."
+            message = _("{path} is a zip archive, not an Excel workbook.").format(path=path)
         raise ManifestError(message, path=str(path))
     if "xl/workbook.bin" in names:
         raise ManifestError(
-            f"{path} is a binary .xlsb workbook; save it as .xlsx (Excel workbook).", path=str(path)
+            _("{path} is a binary .xlsb workbook; save it as .xlsx (Excel workbook).").format(
+                path=path
+            ),
+            path=str(path),
         )
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
@@ -107,8 +125,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
         raise
     except Exception as err:  # calamine raises several unrelated types for a damaged file
         raise ManifestError(
-            f"{path} is damaged and cannot be read ({type(err).__name__}); save it again "
-            "from Excel.",
+            _("{path} is damaged and cannot be read ({error}); save it again from Excel.").format(
+                path=path, error=type(err).__name__
+            ),
             path=str(path),
         ) from err
     return RawSheet("xlsx", name, grid)
@@ -124,14 +143,18 @@ def _choose_sheet(path: Path, workbook: calamine.CalamineWorkbook, wanted: str |
         if wanted.strip().casefold() in folded:
             return folded[wanted.strip().casefold()]
         raise ManifestError(
-            f"{path} has no sheet named {wanted!r}; its sheets are: {', '.join(names)}.",
+            _("{path} has no sheet named {sheet}; its sheets are: {sheets}.").format(
+                path=path, sheet=repr(wanted), sheets=", ".join(names)
+            ),
             path=str(path),
             sheet=wanted,
         )
     for meta in metadata:
         if meta.visible == calamine.SheetVisibleEnum.Visible:
             return meta.name
-    raise ManifestError(f"{path} has no visible worksheet to read.", path=str(path))
+    raise ManifestError(
+        _("{path} has no visible worksheet to read.").format(path=path), path=str(path)
+    )
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
@@ -166,20 +189,27 @@ def _read_csv(path: Path) -> RawSheet:
     data = path.read_bytes()
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ManifestError(
-            f"{path} is not a spreadsheet: hhbatch reads .xlsx, .xlsm and .csv files.",
+            _("{path} is not a spreadsheet: hhbatch reads .xlsx, .xlsm and .csv files.").format(
+                path=path
+            ),
             path=str(path),
         )
     try:
         text, encoding = decode_csv(data)
     except UnicodeDecodeError as err:
         raise ManifestError(
-            f"{path} is not a spreadsheet or uses an unknown text encoding; save it as "
-            "'CSV UTF-8' or as .xlsx.",
+            _(
+                "{path} is not a spreadsheet or uses an unknown text encoding; save it as "
+                "'CSV UTF-8' or as .xlsx."
+            ).format(path=path),
             path=str(path),
         ) from err
     delimiter = sniff_delimiter(text)
     try:
         rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as err:
-        raise ManifestError(f"{path} is not a readable CSV file: {err}.", path=str(path)) from err
+        raise ManifestError(
+            _("{path} is not a readable CSV file: {error}.").format(path=path, error=err),
+            path=str(path),
+        ) from err
     return RawSheet("csv", path.stem, rows, csv_encoding=encoding, csv_delimiter=delimiter)

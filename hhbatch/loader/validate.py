@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import spec
+from hhbatch.i18n import _, current_language
 from hhbatch.loader.files import FileChecker
-from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, english_header
+from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, chinese_header, english_header
 from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem
 from hhbatch.loader.normalize import (
     cell_text,
@@ -40,11 +41,14 @@ def describe(name: str, raw: Any, value: Any) -> str:
     """The "got …" part of a message: what the user typed, as they would recognise it."""
     spec_field = spec.CREATE_FIELDS[name]
     if spec_field.type == "string" and isinstance(value, str):
-        preview = f" ({display(value, 40)})" if len(value) <= 40 else ""
-        return f"{len(value)} characters{preview}"
+        if len(value) <= 40:
+            return _("{count} characters ({text})").format(
+                count=len(value), text=display(value, 40)
+            )
+        return _("{count} characters").format(count=len(value))
     shown = display(value)
     if isinstance(value, str) and not isinstance(raw, str) and display(raw) != shown:
-        return f"{shown} (the cell holds {display(raw)})"
+        return _("{value} (the cell holds {raw})").format(value=shown, raw=display(raw))
     return shown
 
 
@@ -54,8 +58,10 @@ def field_message(name: str, raw: Any, value: Any) -> str | None:
     if verdict is None:
         return None
     if value is None:
-        return f"{name} is required, but the cell is empty"
-    return f"{name} must be {spec.CREATE_FIELDS[name].allowed()}, got {describe(name, raw, value)}"
+        return _("{field} is required, but the cell is empty").format(field=name)
+    return _("{field} must be {allowed}, got {got}").format(
+        field=name, allowed=spec.CREATE_FIELDS[name].allowed_text(), got=describe(name, raw, value)
+    )
 
 
 @dataclass
@@ -104,9 +110,8 @@ class RowValidator:
 
     def _problem(self, row: int, column: Column | None, name: str, raw: Any, text: str) -> Problem:
         if column is None:
-            return Problem(
-                ERROR, self.sheet, None, row, None, name, raw, f"{self.sheet} row {row}: {text}"
-            )
+            message = _("{sheet} row {row}: {text}").format(sheet=self.sheet, row=row, text=text)
+            return Problem(ERROR, self.sheet, None, row, None, name, raw, message)
         cell = f"{column.letter}{row}"
         return Problem(
             ERROR,
@@ -116,7 +121,9 @@ class RowValidator:
             column.header,
             name,
             raw,
-            f"{self.sheet}!{cell} ({column.header}): {text}",
+            _("{sheet}!{cell} ({column}): {text}").format(
+                sheet=self.sheet, cell=cell, column=column.header, text=text
+            ),
         )
 
     def _judge(self, name: str, raw: Any) -> tuple[Any, str | None]:
@@ -134,10 +141,14 @@ class RowValidator:
         return hit
 
     def _bad_default(self, row: int, column: Column | None, name: str) -> Problem:
-        text = f"the hhbatch.yaml default for {name} is unusable: {self.defaults.invalid[name]}"
+        reason = self.defaults.invalid[name]
         if column is not None:
-            text = f"the cell is empty and {text}"
-        return self._problem(row, column, name, None, text)
+            text = _(
+                "the cell is empty and the hhbatch.yaml default for {field} is unusable: {reason}"
+            )
+        else:
+            text = _("the hhbatch.yaml default for {field} is unusable: {reason}")
+        return self._problem(row, column, name, None, text.format(field=name, reason=reason))
 
     def validate(self, sheet_row: int, cells: list[Any]) -> ManifestRow:
         width = len(cells)
@@ -173,8 +184,10 @@ class RowValidator:
                     None,
                     name,
                     None,
-                    f"{name} is required, but the sheet has no {english_header(name)!r} column "
-                    "and hhbatch.yaml sets no default",
+                    _(
+                        "{field} is required, but the sheet has no {header} column and "
+                        "hhbatch.yaml sets no default"
+                    ).format(field=name, header=repr(_header_in_language(name))),
                 )
             )
         files, file_cells = self._files(sheet_row, cells, problems)
@@ -229,10 +242,17 @@ class RowValidator:
                     column,
                     b,
                     raw,
-                    f"{a} and {b} cannot be used together ({first} and {second} are exclusive); "
-                    "keep one of them",
+                    _(
+                        "{a} and {b} cannot be used together ({first} and {second} are "
+                        "exclusive); keep one of them"
+                    ).format(a=a, b=b, first=first, second=second),
                 )
             )
+
+
+def _header_in_language(name: str) -> str:
+    """The template header a reader of this language would add: "Duration (s)" or "时长（秒）"."""
+    return chinese_header(name) if current_language() == "zh" else english_header(name)
 
 
 def default_base(config_source: Path | None, manifest_dir: Path) -> Path:
