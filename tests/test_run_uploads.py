@@ -60,7 +60,8 @@ def test_an_expired_upload_url_is_presigned_again(
     distinct = _distinct(folder, manifest)
     counters = sb.counters()
     assert counters["uploads_completed"] == distinct
-    assert counters["presigns"] == distinct + 1
+    # presigned again (other uploads presigned before the clock jumped may expire too)
+    assert distinct < counters["presigns"] <= 2 * distinct
     assert counters["creates"] == 7
 
 
