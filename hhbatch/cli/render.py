@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from hhbatch import plan as p
+from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
 from hhbatch.workflow import RunReport
 
@@ -24,32 +26,61 @@ def human_bytes(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns (``str.ljust`` for English)."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def _plan_line(label: str, count: int, extra: str = "") -> str:
+    line = f"  {pad(label, 25)} {count:>6}"
+    return f"{line}   {extra}" if extra else line
+
+
 def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
     counts = plan.counts()
     seconds = plan.seconds_by_resolution()
-    secs = ", ".join(f"{res} {sec} s" for res, sec in sorted(seconds.items())) or "none"
+    secs = _(", ").join(
+        _("{resolution} {seconds} s").format(resolution=res, seconds=sec)
+        for res, sec in sorted(seconds.items())
+    ) or _("none")
+    uploads = _("{size}; {reused} already uploaded and reused").format(
+        size=human_bytes(plan.upload_bytes), reused=plan.uploads_reused
+    )
     lines = [
-        f"Plan for {manifest_path.name} (sheet {sheet_name!r}):",
-        f"  videos to create now      {counts.get(p.SUBMIT, 0):>6}   seconds of video: {secs}",
-        f"  files to upload           {len(plan.uploads):>6}   {human_bytes(plan.upload_bytes)}"
-        f"; {plan.uploads_reused} already uploaded and reused",
-        f"  already ready             {counts.get(p.DONE, 0):>6}",
-        f"  still generating          {counts.get(p.WAIT, 0):>6}   (will be checked)",
+        _("Plan for {file} (sheet {sheet}):").format(
+            file=manifest_path.name, sheet=repr(sheet_name)
+        ),
+        _plan_line(
+            _("videos to create now"),
+            counts.get(p.SUBMIT, 0),
+            _("seconds of video: {seconds}").format(seconds=secs),
+        ),
+        _plan_line(_("files to upload"), len(plan.uploads), uploads),
+        _plan_line(_("already ready"), counts.get(p.DONE, 0)),
+        _plan_line(_("still generating"), counts.get(p.WAIT, 0), _("(will be checked)")),
     ]
     skipped = [
-        (p.INVALID, "skipped, invalid", "fix the cells listed above"),
-        (p.FAILED, "skipped, failed before", "--retry-failed submits them again"),
-        (p.UNKNOWN, "skipped, outcome unknown", "--resubmit-unknown submits them again"),
-        (p.EDITED, "skipped, edited after", "--resubmit-edited submits the edited rows"),
-        (p.LATER, "left for a later run", "because of --limit"),
+        (p.INVALID, _("skipped, invalid"), _("fix the cells listed above")),
+        (p.FAILED, _("skipped, failed before"), _("--retry-failed submits them again")),
+        (p.UNKNOWN, _("skipped, outcome unknown"), _("--resubmit-unknown submits them again")),
+        (p.EDITED, _("skipped, edited after"), _("--resubmit-edited submits the edited rows")),
+        (p.LATER, _("left for a later run"), _("because of --limit")),
     ]
     for action, label, hint in skipped:
         if counts.get(action):
-            lines.append(f"  {label:<25} {counts[action]:>6}   ({hint})")
+            lines.append(_plan_line(label, counts[action], _("({hint})").format(hint=hint)))
     if plan.recovered_unknown:
         lines.append(
-            f"  {plan.recovered_unknown} row(s) were being created when a previous run stopped; "
-            "their outcome is unknown and they were not resubmitted."
+            "  "
+            + _(
+                "{count} row(s) were being created when a previous run stopped; their outcome "
+                "is unknown and they were not resubmitted."
+            ).format(count=plan.recovered_unknown)
         )
     return lines
 
@@ -60,7 +91,11 @@ def invalid_lines(plan: Plan, limit: int = 50) -> list[str]:
         messages.extend(problem.message for problem in rp.row.problems if problem.is_error)
     shown = messages[:limit]
     if len(messages) > limit:
-        shown.append(f"... and {len(messages) - limit} more (see the error column of the sheet)")
+        shown.append(
+            _("... and {count} more (see the error column of the sheet)").format(
+                count=len(messages) - limit
+            )
+        )
     return shown
 
 
@@ -72,11 +107,13 @@ def resume_command(argv: list[str]) -> str:
 
 
 def summary_lines(report: RunReport) -> list[str]:
-    lines = ["", "Summary:"]
+    from hhbatch.report import status_label
+
+    lines = ["", _("Summary:")]
     for status, count in sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"  {status:<18} {count:>6}")
+        lines.append(f"  {pad(status_label(status), 18)} {count:>6}")
     if report.output_path is not None:
-        lines.append(f"Results: {report.output_path}")
+        lines.append(_("Results: {path}").format(path=report.output_path))
     return lines
 
 
@@ -115,12 +152,12 @@ class TqdmProgress:
         enabled = sys.stderr.isatty() if enabled is None else enabled
         common = {"file": sys.stderr, "disable": not enabled, "leave": True, "dynamic_ncols": True}
         self._upload_bar = tqdm(
-            total=plan.upload_bytes, desc="upload", unit="B", unit_scale=True, **common
+            total=plan.upload_bytes, desc=_("upload"), unit="B", unit_scale=True, **common
         )
         to_submit = len(plan.to_submit) if submitting else 0
-        self._submit_bar = tqdm(total=to_submit, desc="submitted", unit="row", **common)
+        self._submit_bar = tqdm(total=to_submit, desc=_("submitted"), unit="row", **common)
         in_flight = to_submit + len(plan.by_action(p.WAIT))
-        self._finish_bar = tqdm(total=in_flight, desc="finished", unit="row", **common)
+        self._finish_bar = tqdm(total=in_flight, desc=_("finished"), unit="row", **common)
         self._ready = 0
         self._failed = 0
         # The latest status of each video still generating: shown, including ones the API page
@@ -154,9 +191,14 @@ class TqdmProgress:
         self._finish_bar.refresh()
 
     def _show_statuses(self) -> None:
-        shown: dict[str, int] = {"ready": self._ready, "failed": self._failed}
+        from hhbatch.report import status_label
+
+        shown: dict[str, int] = {
+            status_label("ready"): self._ready,
+            status_label("failed"): self._failed,
+        }
         for status in sorted(set(self._generating.values())):
-            shown[status] = sum(1 for s in self._generating.values() if s == status)
+            shown[status_label(status)] = sum(1 for s in self._generating.values() if s == status)
         self._finish_bar.set_postfix(ordered_dict=shown, refresh=False)
 
     def message(self, text: str) -> None:
