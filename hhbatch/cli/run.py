@@ -26,6 +26,7 @@ from hhbatch.download import (
     finish_background,
 )
 from hhbatch.errors import UsageError
+from hhbatch.i18n import _
 from hhbatch.reconciler import SETTLED_STATUSES
 from hhbatch.workflow import Batch, RunOptions, prepare
 
@@ -57,78 +58,87 @@ exit codes: 0 all rows ready · 1 some rows failed, invalid, unknown or not fini
 """
 
 
+# What a person types to say yes at the confirmation prompt, in either language.
+YES_ANSWERS = ("y", "yes", "是", "好", "是的", "确定")
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="create the videos of a sheet and write the results (resumable)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        help=_("create the videos of a sheet and write the results (resumable)"),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
     add_common_options(parser)
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask before spending")
+    parser.add_argument("--yes", "-y", action="store_true", help=_("do not ask before spending"))
     parser.add_argument(
-        "--dry-run", action="store_true", help="validate and show the plan; send nothing"
+        "--dry-run", action="store_true", help=_("validate and show the plan; send nothing")
     )
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="run against a built-in local fake server (no account, no credits)",
+        help=_("run against a built-in local fake server (no account, no credits)"),
     )
     parser.add_argument(
-        "--rate", type=_positive_float, metavar="REQ_PER_S", help="starting request rate"
+        "--rate", type=_positive_float, metavar="REQ_PER_S", help=_("starting request rate")
     )
     parser.add_argument(
-        "--concurrency", type=_positive_int, metavar="N", help="requests in flight at once"
+        "--concurrency", type=_positive_int, metavar="N", help=_("requests in flight at once")
     )
     parser.add_argument(
         "--poll-interval",
         type=_positive_float,
         metavar="SECONDS",
-        help="seconds between checks of one video (default 5; vendor advises 5-10)",
+        help=_("seconds between checks of one video (default 5; vendor advises 5-10)"),
     )
     parser.add_argument(
-        "--no-wait", action="store_true", help="submit and exit; 'hhbatch status' checks later"
+        "--no-wait", action="store_true", help=_("submit and exit; 'hhbatch status' checks later")
     )
     parser.add_argument(
         "--wait-timeout",
         type=_positive_float,
         metavar="SECONDS",
-        help="stop waiting after this long; videos keep generating and the next run picks them up",
+        help=_(
+            "stop waiting after this long; videos keep generating and the next run picks them up"
+        ),
     )
     parser.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="submit only the first N rows this run"
+        "--limit", type=_positive_int, metavar="N", help=_("submit only the first N rows this run")
     )
     parser.add_argument(
-        "--retry-failed", action="store_true", help="submit again rows that failed before"
+        "--retry-failed", action="store_true", help=_("submit again rows that failed before")
     )
     parser.add_argument(
         "--resubmit-unknown",
         action="store_true",
-        help="submit again rows whose earlier create got no answer (may charge twice)",
+        help=_("submit again rows whose earlier create got no answer (may charge twice)"),
     )
     parser.add_argument(
         "--resubmit-edited",
         action="store_true",
-        help="create new videos for rows edited after they were submitted",
+        help=_("create new videos for rows edited after they were submitted"),
     )
     parser.add_argument(
         "--download",
         action="store_true",
-        help="download each video as it becomes ready (like 'hhbatch download')",
+        help=_("download each video as it becomes ready (like 'hhbatch download')"),
     )
-    parser.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    parser.add_argument("--json", action="store_true", help=_("print the final summary as JSON"))
     parser.set_defaults(func=handle)
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out", type=Path, metavar="PATH", help="results sheet (default <name>.results.xlsx)"
+        "--out", type=Path, metavar="PATH", help=_("results sheet (default <name>.results.xlsx)")
     )
-    parser.add_argument("--sheet", metavar="NAME", help="sheet to read (default: first visible)")
+    parser.add_argument("--sheet", metavar="NAME", help=_("sheet to read (default: first visible)"))
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="settings file (default hhbatch.yaml beside it)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=_("settings file (default hhbatch.yaml beside it)"),
     )
 
 
@@ -136,9 +146,11 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a number").format(text=repr(text))
+        ) from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+        raise argparse.ArgumentTypeError(_("{text} must be more than 0").format(text=text))
     return value
 
 
@@ -146,9 +158,11 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a whole number").format(text=repr(text))
+        ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+        raise argparse.ArgumentTypeError(_("{text} must be 1 or more").format(text=text))
     return value
 
 
@@ -181,13 +195,17 @@ def handle(args: argparse.Namespace) -> int:
         for line in plan_lines(batch.plan, options.manifest, batch.manifest.sheet_name):
             say(line)
         if args.dry_run:
-            say("Dry run: nothing was sent.")
+            say(_("Dry run: nothing was sent."))
             return exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK
         if batch.plan.to_submit and not _confirmed(batch, args.yes):
-            say("Nothing was sent.")
+            say(_("Nothing was sent."))
             return exitcodes.OK
         if options.sandbox:
-            say(f"Sandbox: a local fake HappyHorse server at {batch.base_url} (no credits spent).")
+            say(
+                _("Sandbox: a local fake HappyHorse server at {url} (no credits spent).").format(
+                    url=batch.base_url
+                )
+            )
         progress = TqdmProgress(batch.plan)
         downloads = _start_downloads(batch) if args.download else None
         try:
@@ -224,12 +242,18 @@ def _confirmed(batch: Batch, assume_yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         raise UsageError(
-            "Not asking for confirmation without a terminal: add --yes to submit, or --dry-run "
-            "to see the plan only."
+            _(
+                "Not asking for confirmation without a terminal: add --yes to submit, or "
+                "--dry-run to see the plan only."
+            )
         )
     count = len(batch.plan.to_submit)
-    answer = input(f"Create {count} video(s)? Credits are charged as each is created. [y/N] ")
-    return answer.strip().lower() in ("y", "yes", "是", "好")
+    answer = input(
+        _("Create {count} video(s)? Credits are charged as each is created. [y/N] ").format(
+            count=count
+        )
+    )
+    return answer.strip().lower() in YES_ANSWERS
 
 
 @contextmanager
@@ -242,7 +266,9 @@ def _ctrl_c_stops(batch: Batch, tell: Callable[[str], None]) -> Iterator[None]:
         nonlocal presses
         presses += 1
         if presses == 1:
-            tell("Stopping: no new videos will be created; saving results (Ctrl-C again to quit).")
+            tell(
+                _("Stopping: no new videos will be created; saving results (Ctrl-C again to quit).")
+            )
             batch.request_stop()
         else:
             os._exit(exitcodes.INTERRUPTED)
@@ -278,15 +304,17 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
     still_running = sum(n for status, n in report.counts.items() if status not in SETTLED_STATUSES)
     resume = resume_command(_own_argv() or ["run", str(args.manifest)])
     if report.interrupted:
-        say(f"Interrupted. To continue: {resume}")
+        say(_("Interrupted. To continue: {command}").format(command=resume))
         return exitcodes.INTERRUPTED
     if submit is not None and submit.out_of_credits:
-        say(f"Out of credits: top up, then continue with: {resume}")
+        say(_("Out of credits: top up, then continue with: {command}").format(command=resume))
         return exitcodes.NO_CREDITS
     if still_running:
         say(
-            f"{still_running} video(s) still generating. Check later with "
-            f"'hhbatch status {args.manifest}' or by running the same command again."
+            _(
+                "{count} video(s) still generating. Check later with 'hhbatch status {manifest}' "
+                "or by running the same command again."
+            ).format(count=still_running, manifest=args.manifest)
         )
     if report.all_ready:
         return exitcodes.OK
