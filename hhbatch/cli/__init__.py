@@ -16,6 +16,7 @@ from hhbatch import __version__, i18n
 from hhbatch.cli import exitcodes
 from hhbatch.cli.lang import add_lang_options
 from hhbatch.errors import HhbatchError
+from hhbatch.i18n import _
 
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -59,12 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="hhbatch",
-        description=DESCRIPTION,
-        epilog=EPILOG + "\n" + manifest_format_help(),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG) + "\n" + manifest_format_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"hhbatch {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"hhbatch.cli.{name}").register(subparsers)
     add_lang_options(parser, subparsers)
@@ -95,5 +96,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hhbatch: {err}", file=sys.stderr)
         return exitcodes.for_error(err)
     except KeyboardInterrupt:
-        print("hhbatch: interrupted.", file=sys.stderr)
+        print(_("hhbatch: interrupted."), file=sys.stderr)
         return exitcodes.INTERRUPTED

@@ -11,6 +11,7 @@ from typing import Any
 
 from hhbatch import spec
 from hhbatch.cli import exitcodes
+from hhbatch.i18n import _
 from hhbatch.sandbox import Sandbox, SandboxConfig
 
 DESCRIPTION = """\
@@ -38,17 +39,17 @@ DEMO_TIMINGS: dict[str, Any] = {"queue_sec": (0.5, 1.5), "processing_sec": (1.0,
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sandbox",
-        help="run a local fake HappyHorse API to try hhbatch safely",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        help=_("run a local fake HappyHorse API to try hhbatch safely"),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=None, help="API port (default: a free one)")
+    parser.add_argument("--port", type=int, default=None, help=_("API port (default: a free one)"))
     parser.add_argument(
-        "--storage-port", type=int, default=None, help="storage host port (default: a free one)"
+        "--storage-port", type=int, default=None, help=_("storage host port (default: a free one)")
     )
-    parser.add_argument("--config", type=Path, default=None, help="sandbox settings (YAML)")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
+    parser.add_argument("--config", type=Path, default=None, help=_("sandbox settings (YAML)"))
+    parser.add_argument("--verbose", "-v", action="store_true", help=_("log every request"))
     parser.set_defaults(func=handle)
 
 
@@ -79,22 +80,22 @@ def handle(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     try:
         sandbox = Sandbox(config).start()
     except OSError as err:
-        print(f"hhbatch: could not start the sandbox: {err}", file=sys.stderr)
+        print(_("hhbatch: could not start the sandbox: {error}").format(error=err), file=sys.stderr)
         return exitcodes.USAGE
     try:
-        print(f"HappyHorse sandbox running at {sandbox.base_url}")
-        print(f"storage host: {sandbox.storage_url}")
-        print(f"API key: {sandbox.api_key}")
-        print("Point hhbatch at it:")
+        print(_("HappyHorse sandbox running at {url}").format(url=sandbox.base_url))
+        print(_("storage host: {url}").format(url=sandbox.storage_url))
+        print(_("API key: {key}").format(key=sandbox.api_key))
+        print(_("Point hhbatch at it:"))
         for line in export_lines(sandbox.base_url, sandbox.api_key):
             print(line)
         print("Counters: GET /_sandbox/counters   Jobs: GET /_sandbox/jobs")
-        print("Press Ctrl-C to stop.", flush=True)
+        print(_("Press Ctrl-C to stop."), flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
         sandbox.stop()
-    print("Sandbox stopped.", file=sys.stderr)
+    print(_("Sandbox stopped."), file=sys.stderr)
     return exitcodes.OK

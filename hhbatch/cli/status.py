@@ -10,6 +10,7 @@ from typing import Any
 from hhbatch.cli import exitcodes
 from hhbatch.cli.render import TqdmProgress, report_json, summary_lines
 from hhbatch.cli.run import add_common_options
+from hhbatch.i18n import _
 from hhbatch.workflow import RunOptions, prepare
 
 DESCRIPTION = """\
@@ -27,14 +28,14 @@ example:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "status",
-        help="check videos still generating and update the results sheet",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        help=_("check videos still generating and update the results sheet"),
+        description=_(DESCRIPTION),
+        epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="the .xlsx/.xlsm/.csv")
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
     add_common_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--json", action="store_true", help=_("print the summary as JSON"))
     parser.set_defaults(func=handle)
 
 
