@@ -251,3 +251,28 @@ def test_videos_of_another_account_are_reported_not_found(
     cli.use_key(sandbox.api_key)  # the right key finds them again
     assert cli.run(manifest).code == exitcodes.OK
     assert sandbox.counters()["creates"] == 2
+
+
+@pytest.mark.parametrize(
+    ("base_url", "code", "words"),
+    [("", exitcodes.AUTH, "HAPPYHORSE_BASE_URL"), ("example.test", exitcodes.USAGE, "https://")],
+    ids=["missing", "no-scheme"],
+)
+def test_base_url_problems_are_one_sentence(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, base_url: str, code: int, words: str
+) -> None:
+    manifest = write_csv(tmp_path / "b.csv", SIMPLE_HEADER, simple_rows(1))
+    cli.monkeypatch.setenv("HAPPYHORSE_BASE_URL", base_url)
+    result = cli.run(manifest)
+    assert result.code == code, result
+    assert words in result.err
+    assert len([line for line in result.err.splitlines() if line.strip()]) == 1
+    _nothing_sent(sandbox)
+
+
+def test_base_url_may_come_from_the_config_file(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    manifest = write_csv(tmp_path / "c.csv", SIMPLE_HEADER, simple_rows(1))
+    (tmp_path / "hhbatch.yaml").write_text(f"base_url: {sandbox.base_url}\n", encoding="utf-8")
+    cli.monkeypatch.delenv("HAPPYHORSE_BASE_URL")
+    assert cli.run(manifest).code == exitcodes.OK
+    assert sandbox.counters()["creates"] == 1
