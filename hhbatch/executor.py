@@ -9,16 +9,18 @@ the id right after; a create is repeated only when the request provably never re
 The intent is written the moment the rate limiter lets the create go (:class:`AdmissionLimiter`),
 not when the row starts waiting for its turn: a row queued behind the limiter has not left the
 machine, so a kill -9 during that wait must leave it submittable, not ``unknown``. A row still
-waiting when the run is stopped (Ctrl-C) or halted (out of credits) is withdrawn unsent.
+waiting when the run is stopped (Ctrl-C) or halted (out of credits) is withdrawn unsent, also
+one waiting to retry after a 429: Ctrl-C never waits out a rate-limit pause.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from hhbatch import errors, spec
 from hhbatch import journal as j
@@ -27,28 +29,76 @@ from hhbatch.ratelimit import RateLimiter
 
 UPLOAD_ATTEMPTS = 3  # presign again when a presigned URL expired or was refused
 
-# Set by the executor inside each create's own task; called by AdmissionLimiter the moment that
-# create is let through, i.e. right before its bytes leave.
-_ON_CREATE_ADMITTED: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
-    "hhbatch_on_create_admitted", default=None
+# The gate of the create a task is sending; set by the executor when it starts that task.
+_CREATE_GATE: contextvars.ContextVar[_CreateGate | None] = contextvars.ContextVar(
+    "hhbatch_create_gate", default=None
 )
 
-
-class AdmissionLimiter(RateLimiter):
-    """The shared rate limiter, telling the executor when one of its creates may go."""
-
-    async def acquire(self, kind: str = "api") -> None:
-        await super().acquire(kind)
-        hook = _ON_CREATE_ADMITTED.get()
-        if hook is not None:
-            from hhbatch.client import KIND_CREATE  # lazy: httpx only when a run needs it
-
-            if kind == KIND_CREATE:
-                hook()
+T = TypeVar("T")
 
 
 class _Withdrawn(Exception):
-    """A create admitted after the run was stopped or halted: it is not sent at all."""
+    """The run was stopped or halted before this create went out: it is not sent at all."""
+
+
+class _CreateGate:
+    """One create's way through the rate limiter.
+
+    ``admitted`` runs the moment the limiter lets an attempt go: it writes the journal's intent
+    right before the bytes leave. ``waiting`` runs when an attempt queues for its turn; for a
+    retry (the client retries a create only after an answer proving nothing was created: a 429,
+    a refused connection) the row is first recorded as not sent. ``on_wire`` says whether the
+    request may have reached the server; while it is false the create may be withdrawn.
+    """
+
+    def __init__(
+        self,
+        record_intent: Callable[[], None],
+        record_retry_wait: Callable[[], None],
+        halted: Callable[[], bool],
+    ) -> None:
+        self._record_intent = record_intent
+        self._record_retry_wait = record_retry_wait
+        self._halted = halted
+        self.intent_recorded = False
+        self.retried = False
+        self.on_wire = False
+
+    def waiting(self) -> None:
+        if self.intent_recorded:
+            # A retry: the last attempt provably created nothing. Say so durably, so a kill
+            # during the wait (a 429 pause can be long) leaves the row submittable.
+            self._record_retry_wait()
+            self.intent_recorded = False
+            self.retried = True
+        self.on_wire = False
+        if self._halted():
+            raise _Withdrawn
+
+    def admitted(self) -> None:
+        if self._halted():
+            raise _Withdrawn
+        if not self.intent_recorded:
+            self._record_intent()
+            self.intent_recorded = True
+        self.on_wire = True
+
+
+class AdmissionLimiter(RateLimiter):
+    """The shared rate limiter, telling each create's gate when it waits and when it may go."""
+
+    async def acquire(self, kind: str = "api") -> None:
+        gate = _CREATE_GATE.get()
+        if gate is not None:
+            from hhbatch.client import KIND_CREATE  # lazy: httpx only when a run needs it
+
+            if kind != KIND_CREATE:
+                gate = None
+        if gate is not None:
+            gate.waiting()
+        await super().acquire(kind)
+        if gate is not None:
+            gate.admitted()
 
 
 class ExecutorEvents(Protocol):
@@ -177,7 +227,11 @@ class Executor:
             if self.stop.is_set() or self._halt.is_set():
                 return
             try:
-                keys = await self._storage_keys(rp)
+                keys = await self._until_halted(
+                    asyncio.ensure_future(self._storage_keys(rp)), interruptible=lambda: True
+                )
+            except _Withdrawn:
+                return  # stopped while its files were uploading: _hold_unsent says why
             except errors.AuthError as err:
                 self._auth_failed(err)
                 return
@@ -196,26 +250,24 @@ class Executor:
 
     async def _create(self, rp: RowPlan, body: dict[str, Any]) -> None:
         key = rp.row_key
-        admitted = False
 
         def record_intent() -> None:
-            nonlocal admitted
-            if not admitted:
-                self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
-                admitted = True
+            self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
 
-        def on_admitted() -> None:
-            if not admitted and (self.stop.is_set() or self._halt.is_set()):
-                raise _Withdrawn
-            record_intent()  # once: later calls are retries after a 429 or a refused connect
+        def record_retry_wait() -> None:
+            self.journal.record_not_sent(key, RETRY_WAIT)
 
-        token = _ON_CREATE_ADMITTED.set(on_admitted)
+        gate = _CreateGate(record_intent, record_retry_wait, self._halted)
         try:
             if not isinstance(getattr(self.client, "limiter", None), AdmissionLimiter):
-                record_intent()  # no admission signal from this client: record before asking
-            created = await self.client.create_video(body)
+                gate.admitted()  # no admission signal from this client: record now, never withdraw
+            created = await self._until_halted(
+                self._start_create(body, gate), interruptible=lambda: not gate.on_wire
+            )
         except _Withdrawn:
-            return  # never sent, no intent written: _hold_unsent gives the row its reason
+            if gate.retried:  # every attempt so far provably created nothing
+                self.journal.record_not_sent(key, self._halt_reason())
+            return
         except errors.InsufficientCredits:
             self._halt.set()
             self.outcome.out_of_credits = True
@@ -253,14 +305,51 @@ class Executor:
             self.outcome.rejected += 1
             self.events.submitted(rp, "rejected")
             return
-        finally:
-            _ON_CREATE_ADMITTED.reset(token)
-        if not admitted:  # cannot happen with AdmissionLimiter; never lose an id regardless
+        if not gate.intent_recorded:  # cannot happen; never lose an id regardless
             record_intent()
         self.journal.record_created(key, created.id, created.status)
         self.outcome.created += 1
         self.events.submitted(rp, "created")
         self.on_created(rp, created.id)
+
+    def _start_create(self, body: dict[str, Any], gate: _CreateGate) -> asyncio.Task[Any]:
+        token = _CREATE_GATE.set(gate)
+        try:  # the task copies the context: its limiter calls reach this gate
+            return asyncio.ensure_future(self.client.create_video(body))
+        finally:
+            _CREATE_GATE.reset(token)
+
+    async def _until_halted(
+        self, work: asyncio.Future[T], *, interruptible: Callable[[], bool]
+    ) -> T:
+        """Await ``work``. When the run is stopped or halted first and ``interruptible()``, cancel
+        it and raise :class:`_Withdrawn` (Ctrl-C must not wait out a 429 pause or a queue). A
+        request that may be on the wire always gets its answer."""
+        waiters = [
+            asyncio.ensure_future(self.stop.wait()),
+            asyncio.ensure_future(self._halt.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait({work, *waiters}, return_when=asyncio.FIRST_COMPLETED)
+            if work not in done and interruptible():
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, _Withdrawn):
+                    await work
+                raise _Withdrawn
+            return await work
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _halted(self) -> bool:
+        return self.stop.is_set() or self._halt.is_set()
+
+    def _halt_reason(self) -> str:
+        if self.outcome.out_of_credits:
+            return NOT_SUBMITTED_CREDITS
+        if self.outcome.auth_error is not None:
+            return f"Not submitted: {self.outcome.auth_error}"
+        return NOT_SUBMITTED_STOPPED
 
     def _unknown(self, rp: RowPlan, what: str) -> None:
         self.journal.record_unknown(
@@ -291,6 +380,10 @@ class Executor:
 
 NOT_SUBMITTED_CREDITS = (
     "Not submitted: the account ran out of credits. Top up, then run the same command again."
+)
+RETRY_WAIT = (
+    "Not submitted yet: the API asked to slow down (or could not be reached); the create will "
+    "be retried. Nothing was charged."
 )
 NOT_SUBMITTED_STOPPED = (
     "Not submitted: the run was stopped. Run the same command again to continue."

@@ -46,6 +46,11 @@ def _kill(proc: subprocess.Popen) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def _creates_refused(sb: Sandbox) -> int:
+    """Creates the sandbox answered 429 (rate limited)."""
+    return sb.counters()["requests"].get("POST /api/v1/videos", {}).get("429", 0)
+
+
 def _finish(proc: subprocess.Popen, timeout: float = 60) -> subprocess.CompletedProcess:
     out, err = proc.communicate(timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -271,3 +276,25 @@ def test_lock_refuses_a_second_run_and_dies_with_a_killed_run(
     assert rerun.returncode == 1, diag  # the row in flight is unknown, the other one ready
     sheet = read_results(manifest)
     assert [sheet[prompt_for(i)]["status"] for i in (0, 1)] == ["unknown", "ready"], diag
+
+
+def test_kill_during_a_rate_limit_pause_leaves_rows_submittable(
+    sandbox_factory, tmp_path: Path
+) -> None:
+    """A create answered 429 provably made nothing: killed while it waits to retry (here a 20 s
+    Retry-After), its row is submitted by the rerun, not reported unknown."""
+    rows = 6
+    manifest = write_manifest(tmp_path / "batch", rows)
+    sb: Sandbox = sandbox_factory(rate=0.05, burst=3, retry_after=True)
+    proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "4")
+    assert wait_until(lambda: _creates_refused(sb) >= 1, 30, proc), describe(_finish(proc), sb)
+    time.sleep(0.2)  # answers to requests already sent arrive; then everyone waits out the pause
+    killed = _kill(proc)
+
+    sb.update_config(rate=None)
+    rerun = run_to_end(manifest, sb, "--rate", "100")
+    diag = describe(rerun, sb) + "\n--- killed run ---\n" + describe(killed)
+    assert rerun.returncode == 0, diag
+    sheet = read_results(manifest)
+    assert [sheet[prompt_for(i)]["status"] for i in range(rows)] == ["ready"] * rows, diag
+    assert creates_by_prompt(sb) == Counter({prompt_for(i): 1 for i in range(rows)}), diag

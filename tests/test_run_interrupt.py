@@ -49,6 +49,11 @@ SLOW_JOB_SEC = 600.0
 INTERRUPTED = 130
 
 
+def _creates_refused(sb: Sandbox) -> int:
+    """Creates the sandbox answered 429 (rate limited)."""
+    return sb.counters()["requests"].get("POST /api/v1/videos", {}).get("429", 0)
+
+
 def _finish(proc: subprocess.Popen, timeout: float = 60) -> subprocess.CompletedProcess:
     out, err = proc.communicate(timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -170,3 +175,36 @@ def test_second_ctrl_c_exits_at_once_and_the_journal_stays_consistent(
         row = sheet[prompt_for(i)]
         if row["status"] == "ready":
             assert created[prompt_for(i)] == 1, (i, created)
+
+
+def test_ctrl_c_during_a_rate_limit_pause_sends_nothing_more(
+    sandbox_factory, tmp_path: Path
+) -> None:
+    """Creates queued behind a 429 pause (here 20 s) are withdrawn at once, never sent later."""
+    rows = 10
+    manifest = write_manifest(tmp_path / "batch", rows)
+    sb: Sandbox = sandbox_factory(rate=0.05, burst=3, retry_after=True)
+    proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "4")
+    assert wait_until(lambda: _creates_refused(sb) >= 1, 30, proc), describe(_finish(proc), sb)
+    time.sleep(0.2)  # answers to requests already sent arrive; then everyone waits out the pause
+    sent = sb.counters()["requests"]["POST /api/v1/videos"]
+    proc.send_signal(signal.SIGINT)
+    stopped = _finish(proc)
+    diag = describe(stopped, sb)
+    assert stopped.returncode == INTERRUPTED, diag
+    assert sb.counters()["requests"]["POST /api/v1/videos"] == sent, diag
+
+    created = creates_by_prompt(sb)
+    sheet = read_results(manifest)
+    for i in range(rows):
+        row = sheet[prompt_for(i)]
+        if prompt_for(i) in created:
+            assert row["videoId"], row
+        else:  # including a row whose create was answered 429 and then withdrawn
+            assert row["status"] == "not submitted" and "stopped" in row["error"], row
+
+    sb.update_config(rate=None)
+    rerun = run_to_end(manifest, sb, "--rate", "100")
+    diag = describe(rerun, sb)
+    assert rerun.returncode == 0, diag
+    assert creates_by_prompt(sb) == Counter({prompt_for(i): 1 for i in range(rows)}), diag
