@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import journal as j
+from hhbatch.i18n import _
 from hhbatch.identity import fingerprint, row_keys
 
 # Row actions.
@@ -108,7 +109,11 @@ def build_plan(
     plans: list[RowPlan] = []
     for row in manifest.rows:
         if not row.valid:
-            plans.append(RowPlan(row, INVALID, note=_first_error(row)))
+            # A row made earlier that is invalid now (e.g. its file was moved) keeps showing
+            # the video it has: the results sheet must not lose finished work.
+            sheet_id = (row.previous or {}).get("videoId") if options.trust_sheet_ids else None
+            earlier = by_video_id.get(sheet_id) if sheet_id else edited_of.get(id(row))
+            plans.append(RowPlan(row, INVALID, job=earlier, note=_first_error(row)))
             continue
         key, fp = keys[id(row)]
         job = jobs.get(key)
@@ -161,22 +166,28 @@ def _unmatched(
     # Fixing a failed row is the usual reason to edit it: --retry-failed covers the edit too.
     retry = old is not None and old.state == j.FAILED and options.retry_failed
     if old is not None and not (options.resubmit_edited or retry):
-        what = f"video {old.video_id}" if old.video_id else "a video"
         flags = (
-            "--retry-failed or --resubmit-edited"
+            _("--retry-failed or --resubmit-edited")
             if old.state == j.FAILED
             else ("--resubmit-edited")
         )
+        if old.video_id:
+            note = _(
+                "This row was changed after it was submitted as video {video_id}; it was not "
+                "submitted again. Run with {flags} to create the edited version."
+            ).format(video_id=old.video_id, flags=flags)
+        else:
+            note = _(
+                "This row was changed after it was submitted as a video; it was not submitted "
+                "again. Run with {flags} to create the edited version."
+            ).format(flags=flags)
         return RowPlan(
             row,
             EDITED,
             key,
             fp,
             old,
-            note=(
-                f"This row was changed after it was submitted as {what}; it was not "
-                f"submitted again. Run with {flags} to create the edited version."
-            ),
+            note=note,
         )
     if previous_id and old is None:
         # The results sheet says this row was created, but the journal does not know it (lost
@@ -227,13 +238,17 @@ def _pair_edited_rows(
         else:
             chosen = _pair_by_prompt(gap, candidates)
         for row, orphan in chosen:
+            if not row.valid and _prompt_likeness(row, orphan) < _SIMILAR_PROMPT:
+                continue  # an invalid row shows an earlier video only if it is recognisably it
             pairs[id(row)] = orphan
             used.add(orphan.row_key)
 
     for row in rows:
         if not row.valid:
+            if not (trust_sheet_ids and (row.previous or {}).get("videoId")):
+                gap.append(row)  # may be a finished row whose file went missing since
             continue
-        key, _ = keys[id(row)]
+        key, _fp = keys[id(row)]
         job = jobs.get(key)
         if job is None:
             has_id = trust_sheet_ids and (row.previous or {}).get("videoId")
@@ -254,22 +269,26 @@ _SIMILAR_PROMPT = 0.6  # difflib ratio above which an unmatched row counts as an
 def _pair_by_prompt(rows: list[Any], orphans: list[j.JobRecord]) -> list[tuple[Any, j.JobRecord]]:
     scored = []
     for orphan in orphans:
-        old = str((orphan.request or {}).get("prompt", ""))
         for index, row in enumerate(rows):
-            new = str(row.request.get("prompt", ""))
-            ratio = SequenceMatcher(None, old, new).ratio() if old else 0.0
+            ratio = _prompt_likeness(row, orphan)
             if ratio >= _SIMILAR_PROMPT:
                 scored.append((ratio, index, orphan))
     chosen: list[tuple[Any, j.JobRecord]] = []
     taken_rows: set[int] = set()
     taken_jobs: set[str] = set()
-    for _, index, orphan in sorted(scored, key=lambda item: (-item[0], item[1])):
+    for _score, index, orphan in sorted(scored, key=lambda item: (-item[0], item[1])):
         if index in taken_rows or orphan.row_key in taken_jobs:
             continue
         taken_rows.add(index)
         taken_jobs.add(orphan.row_key)
         chosen.append((rows[index], orphan))
     return chosen
+
+
+def _prompt_likeness(row: Any, orphan: j.JobRecord) -> float:
+    old = str((orphan.request or {}).get("prompt", ""))
+    new = str(row.request.get("prompt", ""))
+    return SequenceMatcher(None, old, new).ratio() if old and new else 0.0
 
 
 def _apply_limit(plans: list[RowPlan], limit: int | None) -> None:
@@ -281,7 +300,9 @@ def _apply_limit(plans: list[RowPlan], limit: int | None) -> None:
             submitting += 1
             if submitting > limit:
                 rp.action = LATER
-                rp.note = f"Not submitted this run (--limit {limit}); the next run takes it."
+                rp.note = _(
+                    "Not submitted this run (--limit {limit}); the next run takes it."
+                ).format(limit=limit)
 
 
 def _plan_uploads(plan: Plan, journal: j.Journal) -> None:
@@ -309,6 +330,7 @@ def _plan_uploads(plan: Plan, journal: j.Journal) -> None:
 def _first_error(row: Any) -> str:
     errors = [p.message for p in row.problems if p.severity == "error"]
     if not errors:
-        return "invalid row"
-    extra = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return errors[0] + extra
+        return _("invalid row")
+    if len(errors) == 1:
+        return errors[0]
+    return _("{error} (+{count} more)").format(error=errors[0], count=len(errors) - 1)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.columns import RESULT_COLUMNS, header_for
+from hhbatch.i18n import _
 from hhbatch.plan import EDITED, INVALID, LATER, Plan
 
 # Learn from this many finished jobs before trusting the estimate.
@@ -164,8 +165,10 @@ class Poller:
                     thumbnail_url=None,
                     ready_at=None,
                     error=(
-                        f"The API does not know video {item.video_id} for this key (not_found). "
-                        "Was the batch started with another API key?"
+                        _(
+                            "The API does not know video {video_id} for this key (not_found). "
+                            "Was the batch started with another API key?"
+                        ).format(video_id=item.video_id)
                     ),
                     state=j.SUBMITTED,
                 )
@@ -254,7 +257,17 @@ class RowResult:
 def row_result(action: str, note: str | None, job: j.JobRecord | None) -> RowResult:
     """What the sheet says for one row, from the plan's action and the journal's record."""
     if action == INVALID:
-        return RowResult(SHEET_INVALID, error=note)
+        if job is None or not job.video_id:
+            return RowResult(SHEET_INVALID, error=note)
+        # invalid now, but a video was made from it before: keep showing that video
+        return RowResult(
+            SHEET_INVALID,
+            video_id=job.video_id,
+            video_url=job.video_url,
+            thumbnail_url=job.thumbnail_url,
+            ready_at=job.ready_at,
+            error=note,
+        )
     if job is None:
         return RowResult(SHEET_NOT_SUBMITTED, error=note)
     result = RowResult(
@@ -289,7 +302,7 @@ def sheet_results(plan: Plan, journal: j.Journal) -> dict[int, RowResult]:
     results = {}
     for rp in plan.rows:
         job = None
-        if rp.action == EDITED:
+        if rp.action in (EDITED, INVALID):
             job = rp.job
             if job is not None:
                 job = jobs.get(job.row_key, job)

@@ -193,3 +193,19 @@ def test_an_edited_failed_row_is_resubmitted_with_retry_failed(
     assert _actions(plan) == [p.DONE, p.EDITED]
     assert "--retry-failed" in (plan.rows[1].note or "")
     assert _actions(_plan(tmp_path, journal, fixed, retry_failed=True)) == [p.DONE, p.SUBMIT]
+
+
+def test_an_invalid_new_row_in_place_of_a_deleted_one_shows_no_old_video(
+    tmp_path: Path, journal: j.Journal
+) -> None:
+    rows = _rows(0, 1, 2)
+    first = _plan(tmp_path, journal, rows)
+    for i, rp in enumerate(first.rows):
+        _create(journal, rp, f"v{i}", j.READY)
+    invalid_new = ["Fireworks over the harbour at midnight", 99, "720p", ""]
+    plan = _plan(tmp_path, journal, [rows[0], invalid_new, rows[2]])
+    assert _actions(plan) == [p.DONE, p.INVALID, p.DONE]
+    assert plan.rows[1].job is None
+    invalid_old = [prompt(1), 99, "720p", ""]  # the same row, made invalid by an edit
+    plan = _plan(tmp_path, journal, [rows[0], invalid_old, rows[2]])
+    assert plan.rows[1].job is not None and plan.rows[1].job.video_id == "v1"

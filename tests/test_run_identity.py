@@ -170,3 +170,28 @@ def test_a_lost_journal_trusts_the_ids_in_the_results_sheet(
     assert sandbox.counters()["creates"] == 2  # the ids were polled, not recreated
     assert _ids(manifest) == ids
     assert {r["status"] for r in read_rows(results_path(manifest))} == {"ready"}
+
+
+def test_a_finished_row_whose_file_went_missing_keeps_its_video(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    shutil.copyfile(
+        Path(__file__).parent.parent / "samples" / "assets" / "shoe.png", assets / "a.png"
+    )
+    header = (*HEADER, "Source image")
+    manifest = write_csv(
+        tmp_path / "gone.csv", header, [row(0, ""), row(1, "assets/a.png"), row(2, "")]
+    )
+    assert cli.run(manifest).code == exitcodes.OK
+    before = read_rows(results_path(manifest))[1]
+    (assets / "a.png").unlink()  # the team tidied up the assets folder
+    for target in (manifest, results_path(manifest)):
+        result = cli.run(target)
+        assert result.code == exitcodes.ROWS_NOT_OK, result
+        after = read_rows(results_path(manifest))[1]
+        assert after["status"] == "invalid"
+        assert "a.png" in after["error"]
+        assert after["videoId"] == before["videoId"] and after["videoUrl"] == before["videoUrl"]
+    assert sandbox.counters()["creates"] == 3
