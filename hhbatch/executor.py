@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from hhbatch import errors, spec
 from hhbatch import journal as j
+from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
 from hhbatch.ratelimit import RateLimiter
 
@@ -173,7 +174,7 @@ class Executor:
     async def _upload(self, need: UploadNeed) -> str:
         async with self._upload_slots:
             last: Exception | None = None
-            for _ in range(UPLOAD_ATTEMPTS):
+            for _attempt in range(UPLOAD_ATTEMPTS):
                 presign = await self.client.presign(need.kind, need.content_type, need.size)
                 try:
                     await self.client.upload(
@@ -236,7 +237,9 @@ class Executor:
                 self._auth_failed(err)
                 return
             except (errors.ApiError, OSError) as err:
-                reason = f"Not submitted: uploading a file failed ({err}). Nothing was charged."
+                reason = _(
+                    "Not submitted: uploading a file failed ({error}). Nothing was charged."
+                ).format(error=err)
                 self.outcome.upload_failures[rp.row_key or ""] = reason
                 self.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, reason)
                 self.outcome.held += 1
@@ -255,7 +258,7 @@ class Executor:
             self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
 
         def record_retry_wait() -> None:
-            self.journal.record_not_sent(key, RETRY_WAIT)
+            self.journal.record_not_sent(key, _(RETRY_WAIT))
 
         gate = _CreateGate(record_intent, record_retry_wait, self._halted)
         try:
@@ -271,12 +274,12 @@ class Executor:
         except errors.InsufficientCredits:
             self._halt.set()
             self.outcome.out_of_credits = True
-            self.journal.record_not_sent(key, NOT_SUBMITTED_CREDITS)
+            self.journal.record_not_sent(key, _(NOT_SUBMITTED_CREDITS))
             self.outcome.held += 1
             self.events.submitted(rp, "held")
             return
         except errors.AuthError as err:
-            self.journal.record_not_sent(key, f"Not submitted: {err}")
+            self.journal.record_not_sent(key, _("Not submitted: {error}").format(error=err))
             self._auth_failed(err)
             return
         except errors.PlanGateExceeded as err:
@@ -285,23 +288,34 @@ class Executor:
             self.events.submitted(rp, "rejected")
             return
         except errors.RateLimited as err:  # the client gave up retrying: provably not created
-            self.journal.record_not_sent(key, f"Not submitted: rate limited ({err}).")
+            self.journal.record_not_sent(
+                key, _("Not submitted: rate limited ({error}).").format(error=err)
+            )
             self.outcome.held += 1
             self.events.submitted(rp, "held")
             return
         except errors.ApiConnectionError as err:
             if not err.request_sent:
-                self.journal.record_not_sent(key, f"Not submitted: could not connect ({err}).")
+                self.journal.record_not_sent(
+                    key, _("Not submitted: could not connect ({error}).").format(error=err)
+                )
                 self.outcome.held += 1
                 self.events.submitted(rp, "held")
                 return
-            self._unknown(rp, f"the answer was lost ({err})")
+            self._unknown(rp, _("the answer was lost ({error})").format(error=err))
             return
         except errors.ApiStatusError as err:
             if err.status_code >= 500:
-                self._unknown(rp, f"the server answered {err.status_code} ({err})")
+                self._unknown(
+                    rp,
+                    _("the server answered {code} ({error})").format(
+                        code=err.status_code, error=err
+                    ),
+                )
                 return
-            self.journal.record_rejected(key, f"The API refused this row: {err}")
+            self.journal.record_rejected(
+                key, _("The API refused this row: {error}").format(error=err)
+            )
             self.outcome.rejected += 1
             self.events.submitted(rp, "rejected")
             return
@@ -330,7 +344,7 @@ class Executor:
             asyncio.ensure_future(self._halt.wait()),
         ]
         try:
-            done, _ = await asyncio.wait({work, *waiters}, return_when=asyncio.FIRST_COMPLETED)
+            done, _rest = await asyncio.wait({work, *waiters}, return_when=asyncio.FIRST_COMPLETED)
             if work not in done and interruptible():
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError, _Withdrawn):
@@ -346,17 +360,19 @@ class Executor:
 
     def _halt_reason(self) -> str:
         if self.outcome.out_of_credits:
-            return NOT_SUBMITTED_CREDITS
+            return _(NOT_SUBMITTED_CREDITS)
         if self.outcome.auth_error is not None:
-            return f"Not submitted: {self.outcome.auth_error}"
-        return NOT_SUBMITTED_STOPPED
+            return _("Not submitted: {error}").format(error=self.outcome.auth_error)
+        return _(NOT_SUBMITTED_STOPPED)
 
     def _unknown(self, rp: RowPlan, what: str) -> None:
         self.journal.record_unknown(
             rp.row_key,
-            f"Unknown whether this video was created (and charged): {what}. It was not "
-            "resubmitted; check your HappyHorse dashboard, then rerun with --resubmit-unknown "
-            "if it is not there.",
+            _(
+                "Unknown whether this video was created (and charged): {what}. It was not "
+                "resubmitted; check your HappyHorse dashboard, then rerun with "
+                "--resubmit-unknown if it is not there."
+            ).format(what=what),
         )
         self.outcome.unknown += 1
         self.events.submitted(rp, "unknown")
@@ -369,7 +385,9 @@ class Executor:
         """Rows planned but never sent (halted or stopped) keep a reason in the sheet."""
         if not (self.outcome.out_of_credits or self.stop.is_set()):
             return
-        reason = NOT_SUBMITTED_CREDITS if self.outcome.out_of_credits else NOT_SUBMITTED_STOPPED
+        reason = (
+            _(NOT_SUBMITTED_CREDITS) if self.outcome.out_of_credits else _(NOT_SUBMITTED_STOPPED)
+        )
         jobs = self.journal.jobs()
         for rp in self.plan.to_submit:
             job = jobs.get(rp.row_key)
@@ -400,12 +418,19 @@ def build_body(request: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
 def plan_gate_sentence(err: errors.PlanGateExceeded, body: dict[str, Any] | None = None) -> str:
     """One sentence naming the refused setting (with the row's value, so the user can find it
     in the sheet) and the plan it needs, e.g. "... does not allow resolution = 1080p: ..."."""
-    setting = err.field or "a setting of this row"
+    setting = err.field or _("a setting of this row")
     value = (body or {}).get(err.field) if err.field else None
     if err.field in spec.FILE_COLUMNS:
-        setting = f"a {err.field} file"
+        setting = _("a {field} file").format(field=err.field)
     elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
         setting = f"{err.field} = {value}"
-    needed = f"the {err.required_plan} plan" if err.required_plan else "a higher plan"
-    current = f" (your plan: {err.current_plan})" if err.current_plan else ""
-    return f"Your plan does not allow {setting}: it needs {needed}{current}."
+    if err.required_plan:
+        needed = _("the {plan} plan").format(plan=err.required_plan)
+    else:
+        needed = _("a higher plan")
+    if err.current_plan:
+        sentence = _("Your plan does not allow {setting}: it needs {needed} (your plan: {plan}).")
+        return sentence.format(setting=setting, needed=needed, plan=err.current_plan)
+    return _("Your plan does not allow {setting}: it needs {needed}.").format(
+        setting=setting, needed=needed
+    )
