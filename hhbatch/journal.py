@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.errors import BatchLocked, JournalError
+from hhbatch.i18n import _
 
 SCHEMA_VERSION = 1
 
@@ -137,7 +138,9 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=0.1, isolation_level=None)
         except (OSError, sqlite3.Error) as err:
-            raise JournalError(f"Cannot open the batch journal {path}: {err}") from err
+            raise JournalError(
+                _("Cannot open the batch journal {path}: {error}").format(path=path, error=err)
+            ) from err
         journal = cls(path, db)
         try:
             if exclusive:
@@ -155,16 +158,22 @@ class Journal:
             db.close()
             if "locked" in str(err) or "busy" in str(err):
                 raise BatchLocked(
-                    f"Another hhbatch run is working on this batch (journal {path} is locked). "
-                    "Wait for it to finish, or stop it, then run again."
+                    _(
+                        "Another hhbatch run is working on this batch (journal {path} is "
+                        "locked). Wait for it to finish, or stop it, then run again."
+                    ).format(path=path)
                 ) from err
-            raise JournalError(f"The batch journal {path} is unusable: {err}") from err
+            raise JournalError(
+                _("The batch journal {path} is unusable: {error}").format(path=path, error=err)
+            ) from err
         except sqlite3.DatabaseError as err:
             db.close()
             raise JournalError(
-                f"The batch journal {path} is damaged ({err}). Move it aside to start the batch "
-                "afresh; rows already created would then be created again, so check the results "
-                "sheet first."
+                _(
+                    "The batch journal {path} is damaged ({error}). Move it aside to start the "
+                    "batch afresh; rows already created would then be created again, so check "
+                    "the results sheet first."
+                ).format(path=path, error=err)
             ) from err
         except BaseException:
             db.close()  # e.g. a base_url mismatch: refusing must not keep the batch locked
@@ -176,14 +185,18 @@ class Journal:
         version = int(meta.get("schema_version", SCHEMA_VERSION))
         if version > SCHEMA_VERSION:
             raise JournalError(
-                f"The batch journal {self.path} was written by a newer hhbatch; upgrade hhbatch."
+                _(
+                    "The batch journal {path} was written by a newer hhbatch; upgrade hhbatch."
+                ).format(path=self.path)
             )
         recorded = meta.get("base_url")
         if recorded is not None and base_url is not None and recorded != base_url:
             raise JournalError(
-                f"This batch was started against {recorded}, not {base_url}. Video ids from one "
-                "server mean nothing to another: use the same HAPPYHORSE_BASE_URL, or copy the "
-                "manifest into a new folder to start a separate batch."
+                _(
+                    "This batch was started against {recorded}, not {base_url}. Video ids from "
+                    "one server mean nothing to another: use the same HAPPYHORSE_BASE_URL, or "
+                    "copy the manifest into a new folder to start a separate batch."
+                ).format(recorded=recorded, base_url=base_url)
             )
         with self._tx():
             self._db.executemany(
@@ -267,9 +280,11 @@ class Journal:
                 keys,
                 state=UNKNOWN,
                 error=(
-                    "A previous run stopped while this row's create request was in flight, so "
-                    "it may or may not have been created (and charged). It was not resubmitted; "
-                    "rerun with --resubmit-unknown to create it again."
+                    _(
+                        "A previous run stopped while this row's create request was in flight, "
+                        "so it may or may not have been created (and charged). It was not "
+                        "resubmitted; rerun with --resubmit-unknown to create it again."
+                    )
                 ),
             )
         return keys
@@ -385,8 +400,10 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as err:
             raise JournalError(
-                f"The batch journal {self.path} could not be read or written ({err}). "
-                "The run stopped; check the disk (space, permissions), then run again."
+                _(
+                    "The batch journal {path} could not be read or written ({error}). The run "
+                    "stopped; check the disk (space, permissions), then run again."
+                ).format(path=self.path, error=err)
             ) from err
 
     return wrapper
