@@ -193,7 +193,26 @@ def _unmatched(
         # The results sheet says this row was created, but the journal does not know it (lost
         # or moved journal). Trust the sheet: poll the id, never create the video a second time.
         return RowPlan(row, WAIT, key, fp, adopt_video_id=previous_id)
+    sheet_status = (row.previous or {}).get("status", "") if options.trust_sheet_ids else ""
+    if old is None and sheet_status in _SHEET_MAYBE_CREATED and not options.resubmit_unknown:
+        # The journal is lost, and the results sheet says a create got no answer: it may exist
+        # (and be paid for). Same rule as with the journal: only --resubmit-unknown sends it.
+        return RowPlan(
+            row,
+            UNKNOWN,
+            key,
+            fp,
+            note=(
+                f"The results sheet says this row's create got no answer ({sheet_status}) and "
+                "the batch journal is not here to say more, so it was not submitted again. Check "
+                "your HappyHorse dashboard, then rerun with --resubmit-unknown if it is not there."
+            ),
+        )
     return RowPlan(row, SUBMIT, key, fp)
+
+
+# Statuses the results sheet shows for a create that may have reached the server.
+_SHEET_MAYBE_CREATED = frozenset({"unknown", "submitting"})
 
 
 def _pair_edited_rows(

@@ -21,7 +21,7 @@ from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.columns import RESULT_COLUMNS, header_for
 from hhbatch.i18n import _
-from hhbatch.plan import EDITED, INVALID, LATER, Plan
+from hhbatch.plan import EDITED, INVALID, LATER, UNKNOWN, Plan
 
 # Learn from this many finished jobs before trusting the estimate.
 _MIN_SAMPLES = 5
@@ -269,6 +269,8 @@ def row_result(action: str, note: str | None, job: j.JobRecord | None) -> RowRes
             error=note,
         )
     if job is None:
+        if action == UNKNOWN:  # from a results sheet whose journal is lost
+            return RowResult(SHEET_UNKNOWN, error=note)
         return RowResult(SHEET_NOT_SUBMITTED, error=note)
     result = RowResult(
         status=job.status or (SHEET_SUBMITTED if job.video_id else SHEET_SUBMITTING),

@@ -134,3 +134,27 @@ def test_a_dry_run_with_resubmit_unknown_changes_nothing(
     plain = cli.run(manifest)  # the dry run must not have turned "unknown" into "submittable"
     assert sb.counters()["creates"] == 2, plain
     assert [r["status"] for r in read_rows(results_path(manifest))] == ["unknown"] * 2
+
+
+def test_unknown_rows_stay_unknown_even_when_the_journal_is_lost(
+    sandbox_factory, monkeypatch, capsys, tmp_path: Path
+) -> None:
+    import shutil
+
+    from hhbatch.workflow import JOURNAL_DIRNAME
+
+    sb = sandbox_factory(create_then_drop=1.0, fault_routes=("create",))
+    cli = _cli(sb, monkeypatch, capsys)
+    manifest = write_csv(tmp_path / "gone.csv", SIMPLE_HEADER, simple_rows(2))
+    cli.run(manifest)
+    sb.update_config(**FAULTS_OFF)
+    shutil.rmtree(tmp_path / JOURNAL_DIRNAME)  # e.g. only the results sheet was copied over
+    result = cli.run(results_path(manifest))
+    assert result.code == exitcodes.ROWS_NOT_OK, result
+    assert sb.counters()["creates"] == 2  # the sheet's "unknown" is respected
+    rows = read_rows(results_path(manifest))
+    assert [r["status"] for r in rows] == ["unknown"] * 2
+    assert all("--resubmit-unknown" in r["error"] for r in rows)
+    again = cli.run(results_path(manifest), "--resubmit-unknown")
+    assert again.code == exitcodes.OK, again
+    assert sb.counters()["creates"] == 4
