@@ -158,3 +158,45 @@ def test_unknown_rows_stay_unknown_even_when_the_journal_is_lost(
     again = cli.run(results_path(manifest), "--resubmit-unknown")
     assert again.code == exitcodes.OK, again
     assert sb.counters()["creates"] == 4
+
+
+def test_everything_at_once_every_row_accounted_for(
+    sandbox_factory, monkeypatch, capsys, tmp_path: Path
+) -> None:
+    """Rate limit, lost answers and server errors together on 25 rows: every row ends ready, and
+    a prompt was created twice only when its first create's answer was lost (and the user said
+    --resubmit-unknown)."""
+    from collections import Counter
+
+    sb = sandbox_factory(
+        rate=40,
+        burst=5,
+        retry_after_decimal=True,
+        error_probability=0.05,
+        drop_probability=0.03,
+        create_then_drop=0.1,
+        fault_routes=("presign", "create", "get"),
+        seed=5,
+    )
+    cli = _cli(sb, monkeypatch, capsys)
+    manifest = write_csv(tmp_path / "all.csv", SIMPLE_HEADER, simple_rows(25))
+    cli.run(manifest, "--rate", "80")
+    first = read_rows(results_path(manifest))
+    unknown = {r["Prompt"] for r in first if r["status"] == "unknown"}
+    assert {r["status"] for r in first} <= {"ready", "unknown"}
+    assert unknown  # the faults really hit creates
+    made_first = Counter(job["body"]["prompt"] for job in sb.jobs())
+    assert max(made_first.values()) == 1  # never twice without being asked
+
+    sb.update_config(error_probability=0.0, drop_probability=0.0, create_then_drop=0.0)
+    cli.run(manifest)  # a plain rerun sends nothing new
+    assert Counter(job["body"]["prompt"] for job in sb.jobs()) == made_first
+    result = cli.run(manifest, "--resubmit-unknown")
+    assert result.code == exitcodes.OK, result
+    made = Counter(job["body"]["prompt"] for job in sb.jobs())
+    assert set(made) == {r["Prompt"] for r in first}
+    for prompt_text, count in made.items():
+        assert count == (made_first[prompt_text] + (1 if prompt_text in unknown else 0))
+    final = read_rows(results_path(manifest))
+    assert [r["status"] for r in final] == ["ready"] * 25
+    assert len({r["videoId"] for r in final}) == 25
