@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -242,18 +243,24 @@ def _pair_edited_rows(
     )
     if not orphans:
         return {}
+    positions = [job.sheet_row or 0 for job in orphans]
     pairs: dict[int, j.JobRecord] = {}
     used: set[str] = set()
     gap: list[Any] = []
     low = 0
 
     def close_gap(high: float) -> None:
-        lo, hi = min(low, high), max(low, high)
-        candidates = [o for o in orphans if o.row_key not in used and lo < (o.sheet_row or 0) < hi]
-        if not gap or not candidates:
+        if not gap:
             return
-        if len(candidates) == len(gap):
-            chosen = list(zip(gap, candidates, strict=True))
+        lo, hi = min(low, high), max(low, high)
+        window = orphans[bisect_right(positions, lo) : bisect_left(positions, hi)]
+        candidates = [o for o in window if o.row_key not in used]
+        if not candidates:
+            return
+        if len(candidates) == len(gap) or len(candidates) * len(gap) > _MAX_PROMPT_COMPARISONS:
+            # equal counts; or a huge mismatched gap (every row changed, e.g. a new default):
+            # in order, which errs towards "edited, not resubmitted", never towards paying twice
+            chosen = list(zip(gap, candidates, strict=False))
         else:
             chosen = _pair_by_prompt(gap, candidates)
         for row, orphan in chosen:
@@ -283,6 +290,7 @@ def _pair_edited_rows(
 
 
 _SIMILAR_PROMPT = 0.6  # difflib ratio above which an unmatched row counts as an edit
+_MAX_PROMPT_COMPARISONS = 10_000  # beyond this, a gap is paired in order (difflib is slow)
 
 
 def _pair_by_prompt(rows: list[Any], orphans: list[j.JobRecord]) -> list[tuple[Any, j.JobRecord]]:
