@@ -22,6 +22,7 @@ from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.config import Config, load_config
 from hhbatch.executor import AdmissionLimiter, Executor, SubmitOutcome
+from hhbatch.i18n import _
 from hhbatch.plan import WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_plan
 from hhbatch.reconciler import Poller, RowResult, output_cells, sheet_results, summarize
 
@@ -30,6 +31,10 @@ JOURNAL_DIRNAME = ".hhbatch"
 # Refresh the sheet at most this often, and so that writing takes at most ~5% of the run.
 MIN_REFRESH_SECONDS = 5.0
 REFRESH_COST_FACTOR = 20.0
+# Before the first refresh no write has been timed: guess its cost from the sheet's size, so a big
+# workbook (openpyxl: ~0.3 ms a row on a 2-core laptop) is not rewritten after only 5 s.
+FIRST_WRITE_GUESS_SEC_PER_ROW = {".csv": 0.00003}
+FIRST_WRITE_GUESS_DEFAULT = 0.0003  # .xlsx / .xlsm
 
 
 class Progress(Protocol):
@@ -125,16 +130,24 @@ def resolve_credentials(config: Config) -> tuple[str, str]:
     base = (os.environ.get(spec.ENV_BASE_URL, "").strip() or config.base_url or "").rstrip("/")
     if not key:
         raise errors.MissingCredentials(
-            f"No API key: set {spec.ENV_API_KEY} to your key (Dashboard / Settings / API Keys), "
-            "or try the batch on the built-in sandbox with --sandbox."
+            _(
+                "No API key: set {env} to your key (Dashboard / Settings / API Keys), or try the "
+                "batch on the built-in sandbox with --sandbox."
+            ).format(env=spec.ENV_API_KEY)
         )
     if not base:
         raise errors.MissingCredentials(
-            f"No API address: set {spec.ENV_BASE_URL} to your HappyHorse domain "
-            "(e.g. https://example.happyhorse.ai) or put base_url in hhbatch.yaml."
+            _(
+                "No API address: set {env} to your HappyHorse domain "
+                "(e.g. https://example.happyhorse.ai) or put base_url in hhbatch.yaml."
+            ).format(env=spec.ENV_BASE_URL)
         )
     if not base.startswith(("http://", "https://")):
-        raise errors.UsageError(f"{spec.ENV_BASE_URL} must start with https:// (got {base!r}).")
+        raise errors.UsageError(
+            _("{env} must start with https:// (got {base}).").format(
+                env=spec.ENV_BASE_URL, base=repr(base)
+            )
+        )
     return base, key
 
 
@@ -321,8 +334,14 @@ class Batch:
             raise auth_error
         return report
 
+    def _first_refresh_delay(self) -> float:
+        per_row = FIRST_WRITE_GUESS_SEC_PER_ROW.get(
+            self.output_path.suffix.lower(), FIRST_WRITE_GUESS_DEFAULT
+        )
+        return max(MIN_REFRESH_SECONDS, len(self.plan.rows) * per_row * REFRESH_COST_FACTOR)
+
     async def _refresh_sheet_periodically(self, progress: Progress) -> None:
-        interval = MIN_REFRESH_SECONDS
+        interval = self._first_refresh_delay()
         while True:
             await asyncio.sleep(interval)
             began = time.monotonic()
@@ -340,8 +359,10 @@ class Batch:
             return None
         if written != self.output_path:
             progress.message(
-                f"{self.output_path} is open in another program or locked; "
-                f"the results were written to {written} instead."
+                _(
+                    "{path} is open in another program or locked; the results were written to "
+                    "{written} instead."
+                ).format(path=self.output_path, written=written)
             )
         return written
 
@@ -358,7 +379,9 @@ def prepare(
     loader = load_manifest or default_loader
     manifest_path = Path(options.manifest)
     if not manifest_path.is_file():
-        raise errors.UsageError(f"{manifest_path} does not exist or is not a file.")
+        raise errors.UsageError(
+            _("{path} does not exist or is not a file.").format(path=manifest_path)
+        )
     config = load_config(options.config_path, manifest_path)
     manifest = loader(manifest_path, sheet=options.sheet or config.sheet, config=config)
     sheet_errors = [problem.message for problem in manifest.problems if problem.is_error]
