@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hhbatch.errors import OutputError
+from hhbatch.i18n import _
 
 MAX_SIBLINGS = 99
 
@@ -81,8 +82,10 @@ def _move_into_place(tmp: Path, dest: Path, preferred: Path | None) -> Path:
         except OSError:
             continue
     raise OutputError(
-        f"Cannot save the results sheet: {dest} is locked (open in Excel?) and no file beside it "
-        "could be written either."
+        _(
+            "Cannot save the results sheet: {path} is locked (open in Excel?) and no file beside "
+            "it could be written either."
+        ).format(path=dest)
     )
 
 
