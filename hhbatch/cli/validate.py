@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import textwrap
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from hhbatch.cli import exitcodes
 from hhbatch.columns import VALIDATION_COLUMN, header_for
 from hhbatch.config import CONFIG_FILENAME, load_config
 from hhbatch.errors import UsageError
-from hhbatch.i18n import _
+from hhbatch.i18n import _, current_language
 from hhbatch.loader import Manifest, Summary, load_manifest, summarize
 from hhbatch.loader.filetypes import extensions_for, human_size
 from hhbatch.loader.headers import (
@@ -30,51 +32,103 @@ from hhbatch.loader.headers import (
 _HELP_WIDTH = 96
 
 
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_TOKENS = re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
+_NO_LINE_START = "，。、；：！？）」』”"  # Chinese punctuation never begins a line
+
+
+def wrap(text: str, width: int = _HELP_WIDTH, first: str = "", rest: str = "") -> list[str]:
+    """``textwrap.wrap`` in English; Chinese has no spaces to break at and each character takes
+    two terminal columns, so it is cut by display width instead (never before punctuation)."""
+    if current_language() != "zh":
+        return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest)
+    lines: list[str] = []
+    line, used = first, len(first)
+    for token in _TOKENS.findall(text):  # a CJK character, a word, or a run of spaces
+        size = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in token)
+        if used + size > width and token[0] not in _NO_LINE_START and line.strip():
+            lines.append(line.rstrip())
+            line, used = rest, len(rest)
+            if token.isspace():
+                continue
+        line += token
+        used += size
+    return [*lines, line.rstrip()]
+
+
+def fill(text: str, width: int = _HELP_WIDTH) -> str:
+    return "\n".join(wrap(text, width))
+
+
+FORMAT_INTRO = """\
+manifest format:
+  One row per video. The first non-empty row holds the headers; headers may be the API's
+  names (durationSec), plain English or Chinese, in any case. Columns hhbatch does not
+  know are kept and come back in the results sheet."""
+
+FORMAT_EXAMPLE = """\
+  example (campaign.xlsx or campaign.csv):
+    Prompt                      | Duration (s) | Aspect ratio | Resolution | Source image
+    A horse gallops on a beach  | 6            | 16:9         | 1080p      |
+    产品在桌面上缓缓旋转        | 8            | 9:16         | 720p       | img/shoe.png"""
+
+FORMAT_COLUMNS = "  columns (English / 中文 / API name: what is allowed):"
+
+FORMAT_FOOTER = """\
+  Files are checked before anything is sent: they must exist, fit the size limit of
+  their kind and really be the type their extension says. Web links are refused (the
+  API takes uploads only). Defaults and extra header names can be set in
+  {config} beside the sheet. Templates: templates/campaign.xlsx (English),
+  templates/campaign.zh.xlsx (中文), templates/campaign.csv."""
+
+
+def _file_allowed(key: str, kind: spec.UploadKind) -> str:
+    if kind.name[0] in "aeiou":
+        text = _(
+            "path of an {kind} file ({extensions}, at most {megabytes} MB) relative to the "
+            "sheet's folder, or an existing storage key ({prefix}...)"
+        )
+    else:
+        text = _(
+            "path of a {kind} file ({extensions}, at most {megabytes} MB) relative to the "
+            "sheet's folder, or an existing storage key ({prefix}...)"
+        )
+    allowed = text.format(
+        kind=kind.name,
+        extensions=extensions_for(kind.name),
+        megabytes=kind.max_megabytes,
+        prefix=spec.STORAGE_KEY_PREFIX,
+    )
+    for pair in spec.MUTUALLY_EXCLUSIVE:
+        if key in pair:
+            other = next(k for k in pair if k != key)
+            allowed = _("{allowed}; not together with {other}").format(
+                allowed=allowed, other=KEY_TO_FILE_COLUMN.get(other, other)
+            )
+    return allowed
+
+
 def manifest_format_help() -> str:
     """The manifest format, taught with an example; built from spec so it never goes stale."""
-    lines = [
-        "manifest format:",
-        "  One row per video. The first non-empty row holds the headers; headers may be the API's",
-        "  names (durationSec), plain English or Chinese, in any case. Columns hhbatch does not",
-        "  know are kept and come back in the results sheet.",
-        "",
-        "  example (campaign.xlsx or campaign.csv):",
-        "    Prompt                      | Duration (s) | Aspect ratio | Resolution | Source image",
-        "    A horse gallops on a beach  | 6            | 16:9         | 1080p      |",
-        "    产品在桌面上缓缓旋转        | 8            | 9:16         | 720p       | img/shoe.png",
-        "",
-        "  columns (English / 中文 / API name: what is allowed):",
-    ]
+    lines = [*_(FORMAT_INTRO).split("\n"), "", *_(FORMAT_EXAMPLE).split("\n"), ""]
+    lines.append(_(FORMAT_COLUMNS))
     for name in MANIFEST_FIELDS:
         key = spec.FILE_COLUMNS.get(name, name)
         field = spec.CREATE_FIELDS[key]
         if name in spec.FILE_COLUMNS:
             kind = spec.UPLOAD_KINDS[field.upload_kind or spec.DEFAULT_UPLOAD_KIND]
-            allowed = (
-                f"path of {'an' if kind.name[0] in 'aeiou' else 'a'} {kind.name} file "
-                f"({extensions_for(kind.name)}, at most {kind.max_megabytes} MB) relative to the "
-                f"sheet's folder, or an existing storage key ({spec.STORAGE_KEY_PREFIX}...)"
-            )
-            for pair in spec.MUTUALLY_EXCLUSIVE:
-                if key in pair:
-                    other = next(k for k in pair if k != key)
-                    allowed += f"; not together with {KEY_TO_FILE_COLUMN.get(other, other)}"
+            allowed = _file_allowed(key, kind)
         else:
-            allowed = field.allowed()
+            allowed = field.allowed_text()
             if field.default is not None:
-                allowed += f" (default {field.default})"
-        required = "required: " if field.required else ""
-        entry = f"{english_header(name)} / {chinese_header(name)} / {name}: {required}{allowed}"
-        lines += textwrap.wrap(
-            entry, width=_HELP_WIDTH, initial_indent="    ", subsequent_indent="        "
-        )
-    lines += [
-        "  Files are checked before anything is sent: they must exist, fit the size limit of",
-        "  their kind and really be the type their extension says. Web links are refused (the",
-        "  API takes uploads only). Defaults and extra header names can be set in",
-        f"  {CONFIG_FILENAME} beside the sheet. Templates: templates/campaign.xlsx (English),",
-        "  templates/campaign.zh.xlsx (中文), templates/campaign.csv.",
-    ]
+                allowed = _("{allowed} (default {default})").format(
+                    allowed=allowed, default=field.default
+                )
+        if field.required:
+            allowed = _("required: {allowed}").format(allowed=allowed)
+        entry = f"{english_header(name)} / {chinese_header(name)} / {name}: {allowed}"
+        lines += wrap(entry, first="    ", rest="        ")
+    lines += _(FORMAT_FOOTER).format(config=CONFIG_FILENAME).split("\n")
     return "\n".join(lines)
 
 
@@ -92,14 +146,13 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
         help=_("check a manifest against the API's rules without sending anything"),
-        description=textwrap.fill(
+        description=fill(
             _(
                 "Check every row and every file of a manifest against the API's documented "
                 "limits, print every problem (sheet, cell, column, value, what is allowed) and a "
                 "summary (rows valid and invalid, seconds of video per resolution, files to "
                 "upload). Nothing is sent and no credit is spent."
-            ),
-            width=_HELP_WIDTH,
+            )
         ),
         epilog=manifest_format_help() + "\n" + _(EPILOG_EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
