@@ -64,7 +64,7 @@ def main() -> int:
     if profile_path:
         from pyinstrument import Profiler
 
-        profiler = Profiler(interval=0.001, async_mode="disabled")
+        profiler = Profiler(interval=0.005, async_mode="disabled")
         profiler.start()
     try:
         code = cli_main(sys.argv[1:])

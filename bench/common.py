@@ -47,6 +47,7 @@ class SandboxProc:
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
         self.api_key = ""
+        self.cpu_sec: float | None = None  # the server's CPU time, known once it stopped
 
     def __enter__(self) -> SandboxProc:
         self.proc = subprocess.Popen(
@@ -69,8 +70,11 @@ class SandboxProc:
         assert self.proc.stdin is not None
         self.proc.stdin.close()  # the server stops when its stdin closes
         try:
+            assert self.proc.stdout is not None
+            tail = self.proc.stdout.read()
             self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+            self.cpu_sec = json.loads(tail.strip().splitlines()[-1]).get("cpu_sec")
+        except (subprocess.TimeoutExpired, ValueError, IndexError):
             self.proc.kill()
             self.proc.wait()
 
@@ -262,9 +266,10 @@ def verdict(ok: bool) -> str:
 
 
 def machine() -> str:
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()} {platform.machine()}"
+        f"{platform.system()} {platform.release()} {platform.machine()}{load}"
     )
 
 

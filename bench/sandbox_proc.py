@@ -19,6 +19,13 @@ def main() -> int:
     with Sandbox(SandboxConfig.from_dict(settings, source="bench")) as sandbox:
         print(json.dumps({"base_url": sandbox.base_url, "api_key": sandbox.api_key}), flush=True)
         sys.stdin.read()  # blocks until the parent closes the pipe
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(json.dumps({"cpu_sec": usage.ru_utime + usage.ru_stime}), flush=True)
+    except ImportError:  # Windows
+        print(json.dumps({"cpu_sec": None}), flush=True)
     return 0
 
 
