@@ -13,6 +13,7 @@ import yaml
 
 from hhbatch import spec
 from hhbatch.errors import ConfigError
+from hhbatch.i18n import _
 
 CONFIG_FILENAME = "hhbatch.yaml"
 
@@ -56,20 +57,27 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except FileNotFoundError as err:
-        raise ConfigError(f"Config file {path} does not exist.") from err
+        raise ConfigError(_("Config file {path} does not exist.").format(path=path)) from err
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"Config file {path} could not be read: {err}") from err
+        raise ConfigError(
+            _("Config file {path} could not be read: {error}").format(path=path, error=err)
+        ) from err
     if not isinstance(raw, dict):
-        raise ConfigError(f"Config file {path} must be a mapping of settings, e.g. 'rate: 5'.")
+        raise ConfigError(
+            _("Config file {path} must be a mapping of settings, e.g. 'rate: 5'.").format(path=path)
+        )
     if "api_key" in raw or "apiKey" in raw:
         raise ConfigError(
-            f"Config file {path} holds an API key; remove it and set HAPPYHORSE_API_KEY instead."
+            _("Config file {path} holds an API key; remove it and set {env} instead.").format(
+                path=path, env=spec.ENV_API_KEY
+            )
         )
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(
-            f"Config file {path}: unknown setting {unknown[0]!r}; "
-            f"known: {', '.join(sorted(_KNOWN_KEYS))}."
+            _("Config file {path}: unknown setting {name}; known: {known}.").format(
+                path=path, name=repr(unknown[0]), known=", ".join(sorted(_KNOWN_KEYS))
+            )
         )
     config = Config(source=path)
     try:
@@ -91,9 +99,11 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
             if raw.get(name) is not None:
                 setattr(config, name, kind(raw[name]))
     except (TypeError, ValueError, AttributeError) as err:
-        raise ConfigError(f"Config file {path}: {err}") from err
+        raise ConfigError(_("Config file {path}: {error}").format(path=path, error=err)) from err
     if config.rate <= 0 or config.concurrency < 1 or config.poll_interval <= 0:
         raise ConfigError(
-            f"Config file {path}: rate, concurrency and poll_interval must be positive."
+            _("Config file {path}: rate, concurrency and poll_interval must be positive.").format(
+                path=path
+            )
         )
     return config
