@@ -54,7 +54,11 @@ def write_atomically(
             _match_permissions(tmp, dest)
             _fsync_file(tmp)
         except OSError as err:
-            raise OutputError(f"Cannot write the results sheet {dest}: {_reason(err)}.") from err
+            raise OutputError(
+                _("Cannot write the results sheet {path}: {reason}.").format(
+                    path=dest, reason=_reason(err)
+                )
+            ) from err
         written = _move_into_place(tmp, dest, preferred_fallback)
         _fsync_folder(folder)
         return written
@@ -70,7 +74,11 @@ def _move_into_place(tmp: Path, dest: Path, preferred: Path | None) -> Path:
     except PermissionError:
         pass  # locked (open in Excel on Windows) or read-only: write beside it
     except OSError as err:
-        raise OutputError(f"Cannot write the results sheet {dest}: {_reason(err)}.") from err
+        raise OutputError(
+            _("Cannot write the results sheet {path}: {reason}.").format(
+                path=dest, reason=_reason(err)
+            )
+        ) from err
     candidates = [preferred] if preferred is not None else []
     candidates += [sibling(dest, n) for n in range(2, MAX_SIBLINGS + 1)]
     for candidate in candidates:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hhbatch.columns import output_column_for_header
 from hhbatch.errors import OutputError
+from hhbatch.i18n import _
 from hhbatch.output.cells import CellLike, CellNote, as_cell, csv_text, header_key
 
 OUTPUT_ENCODING = "utf-8-sig"
@@ -34,7 +35,9 @@ class CsvSheet:
                 text = fh.read()
             self.records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         except (OSError, UnicodeError, LookupError, csv.Error) as err:
-            raise OutputError(f"Cannot read {source} to copy it: {err}.") from err
+            raise OutputError(
+                _("Cannot read {path} to copy it: {reason}.").format(path=source, reason=err)
+            ) from err
         self.delimiter = delimiter
         self.warnings: list[str] = []  # a CSV copy loses nothing
         self.header_row = header_row

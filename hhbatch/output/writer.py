@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hhbatch.errors import OutputError
+from hhbatch.i18n import _
 from hhbatch.output.atomic import write_atomically
 from hhbatch.output.cells import CellLike, CellNote
 from hhbatch.output.csvsheet import CsvSheet
@@ -61,7 +62,11 @@ class SheetWriter:
         if kind == "xlsm":
             kind = "xlsx"
         if kind not in FORMATS:
-            raise OutputError(f"Cannot write results for a {kind} file; save it as .xlsx or .csv.")
+            raise OutputError(
+                _("Cannot write results for a {kind} file; save it as .xlsx or .csv.").format(
+                    kind=kind
+                )
+            )
         if kind == "xlsx" and suffix in (".xls", ".ods", ".xlsb"):
             raise OutputError(
                 f"Cannot copy {self.source.name}: hhbatch writes results only into .xlsx, .xlsm "

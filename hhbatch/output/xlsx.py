@@ -26,6 +26,7 @@ from openpyxl.worksheet.table import TableColumn
 
 from hhbatch.columns import output_column_for_header
 from hhbatch.errors import OutputError
+from hhbatch.i18n import _
 from hhbatch.output.cells import (
     NOTE_FILL,
     OUR_FILLS,
@@ -53,7 +54,11 @@ class XlsxSheet:
         try:
             data = source.read_bytes()
         except OSError as err:
-            raise OutputError(f"Cannot read {source} to copy it: {err.strerror or err}.") from err
+            raise OutputError(
+                _("Cannot read {path} to copy it: {reason}.").format(
+                    path=source, reason=err.strerror or err
+                )
+            ) from err
         try:
             with warnings.catch_warnings(record=True) as caught:
                 # "Data Validation extension is not supported" and friends: openpyxl keeps what
@@ -61,14 +66,22 @@ class XlsxSheet:
                 warnings.simplefilter("always")
                 self.workbook = load_workbook(io.BytesIO(data), keep_vba=keep_vba, rich_text=True)
         except Exception as err:  # openpyxl raises many kinds for a file it cannot parse
-            raise OutputError(f"Cannot open {source} as a workbook to copy it: {err}.") from err
+            raise OutputError(
+                _("Cannot open {path} as a workbook to copy it: {reason}.").format(
+                    path=source, reason=err
+                )
+            ) from err
         self.warnings = _losses(source, data, [str(w.message) for w in caught])
         if sheet_name is None:
             self.sheet = self.workbook.active
         elif sheet_name in self.workbook.sheetnames:
             self.sheet = self.workbook[sheet_name]
         else:
-            raise OutputError(f"The workbook {source.name} has no sheet named {sheet_name!r}.")
+            raise OutputError(
+                _("The workbook {file} has no sheet named {sheet}.").format(
+                    file=source.name, sheet=repr(sheet_name)
+                )
+            )
         self.header_row = header_row
         # Formulas lose their cached results in openpyxl; ask Excel/LibreOffice to recompute.
         self.workbook.calculation.fullCalcOnLoad = True
@@ -220,7 +233,9 @@ class XlsxSheet:
         except OSError:
             raise
         except Exception as err:  # openpyxl serialisation problems
-            raise OutputError(f"Cannot save the results workbook: {err}.") from err
+            raise OutputError(
+                _("Cannot save the results workbook: {reason}.").format(reason=err)
+            ) from err
 
 
 def _losses(source: Path, data: bytes, messages: list[str]) -> list[str]:
