@@ -146,6 +146,9 @@ def status_label(status: str) -> str:
         "submitting": _("submitting"),
         "queued": _("queued"),
         "processing": _("processing"),
+        "edited": _("edited"),
+        "submitted": _("submitted"),
+        "not_found": _("not found"),
     }
     return labels.get(status, status)
 
