@@ -134,17 +134,17 @@ def test_sigkill_at_random_moments_never_creates_a_row_twice(
             unknown_rows.add(i)
             assert row["status"] == "unknown", (i, row, diag)
             assert "--resubmit-unknown" in row["error"], (i, row)
-            assert created[prompt] <= 1
+            assert created[prompt] <= 1, (i, diag)
             continue
         assert row["status"] != "unknown", (i, row, diag)
         # Outcome known: created exactly once, and the sheet names that very job.
         assert job["state"] == "ready", (i, job, diag)
         assert created[prompt] == 1, (i, diag)
         assert row["videoId"] == ids[prompt][0] == job["video_id"], (i, row, ids[prompt])
-        assert row["status"] == "ready"
+        assert row["status"] == "ready", (i, row, diag)
         assert row["videoUrl"] == server[row["videoId"]]["video_url"], (i, row)
         assert row["videoUrl"], (i, row)
-    assert journal_integrity(manifest) == "ok"
+    assert journal_integrity(manifest) == "ok", diag
     expected_code = 1 if unknown_rows else 0
     assert finished.returncode == expected_code, diag
 
