@@ -58,6 +58,7 @@ def env_for(sandbox: Sandbox) -> dict[str, str]:
     env = {**os.environ, "HAPPYHORSE_BASE_URL": sandbox.base_url}
     env["HAPPYHORSE_API_KEY"] = sandbox.api_key
     env["PYTHONIOENCODING"] = "utf-8"
+    env["HHBATCH_LANG"] = "en"  # the tests read English messages, whatever this machine's locale
     env.pop("COLUMNS", None)
     return env
 
