@@ -35,6 +35,7 @@ from hhbatch.errors import (
     UploadError,
     UsageError,
 )
+from hhbatch.i18n import _
 from hhbatch.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,10 @@ class ApiClient:
         self._scrub = _Scrubber(key)
         if key and (not key.isascii() or any(c.isspace() for c in key)):
             raise UsageError(
-                f"The API key {mask_api_key(key)} contains spaces or non-ASCII characters; "
-                "copy it again from Dashboard / Settings / API Keys."
+                _(
+                    "The API key {key} contains spaces or non-ASCII characters; copy it again "
+                    "from Dashboard / Settings / API Keys."
+                ).format(key=mask_api_key(key))
             )
         self.api_key_masked = mask_api_key(key)
         self.limiter = limiter if limiter is not None else RateLimiter()
@@ -263,11 +266,15 @@ class ApiClient:
         try:
             actual = path.stat().st_size
         except OSError as err:
-            raise UploadError(f"Cannot read {path}: {err.strerror or err}") from err
+            raise UploadError(
+                _("Cannot read {path}: {reason}").format(path=path, reason=err.strerror or err)
+            ) from err
         if actual != size_bytes:
             raise UploadError(
-                f"{path} is {actual} bytes but was presigned for {size_bytes}; "
-                "it changed since it was checked."
+                _(
+                    "{path} is {actual} bytes but was presigned for {size}; it changed since it "
+                    "was checked."
+                ).format(path=path, actual=actual, size=size_bytes)
             )
         headers = {"Content-Type": content_type, "Content-Length": str(size_bytes)}
         attempt = 0
@@ -355,12 +362,16 @@ class ApiClient:
             data = response.json()
         except ValueError as err:
             raise ApiConnectionError(
-                f"{method} {path}: the answer (HTTP {response.status_code}) is not JSON.",
+                _("{where}: the answer (HTTP {status}) is not JSON.").format(
+                    where=f"{method} {path}", status=response.status_code
+                ),
                 request_sent=True,
             ) from err
         if not isinstance(data, dict):
             raise ApiConnectionError(
-                f"{method} {path}: the answer (HTTP {response.status_code}) is not a JSON object.",
+                _("{where}: the answer (HTTP {status}) is not a JSON object.").format(
+                    where=f"{method} {path}", status=response.status_code
+                ),
                 request_sent=True,
             )
         return data
@@ -380,16 +391,25 @@ class ApiClient:
             code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
             message = envelope.get("message")
             if not isinstance(message, str) or not message.strip():
-                message = f"HappyHorse answered HTTP {status} ({code or 'no code'}) to {where}."
+                message = _("HappyHorse answered HTTP {status} ({code}) to {where}.").format(
+                    status=status, code=code or _("no code"), where=where
+                )
             body = envelope
         else:
             code = None
             snippet = _snippet(self._scrub(response.text))
-            message = f"HappyHorse answered HTTP {status} to {where}" + (
-                f": {snippet}" if snippet else "."
-            )
+            if snippet:
+                message = _("HappyHorse answered HTTP {status} to {where}: {text}").format(
+                    status=status, where=where, text=snippet
+                )
+            else:
+                message = _("HappyHorse answered HTTP {status} to {where}.").format(
+                    status=status, where=where
+                )
             if 300 <= status < 400:
-                message += " Check HAPPYHORSE_BASE_URL (redirects are not followed)."
+                message = _("{message} Check {env} (redirects are not followed).").format(
+                    message=message, env=spec.ENV_BASE_URL
+                )
             body = {"raw": snippet} if snippet else {}
         cls = STATUS_ERROR_CLASSES.get(code or "")
         if cls is None and status == 429:
@@ -415,16 +435,22 @@ class ApiClient:
         detail = self._scrub(str(err)) or type(err).__name__
         if isinstance(err, _NEVER_SENT):
             raise ApiConnectionError(
-                f"Could not connect to {self.base_url} for {where}: {detail}", request_sent=False
+                _("Could not connect to {url} for {where}: {detail}").format(
+                    url=self.base_url, where=where, detail=detail
+                ),
+                request_sent=False,
             ) from err
         if isinstance(err, httpx.TimeoutException):
             raise ApiTimeout(
-                f"{where}: no answer from {self.base_url} in time ({type(err).__name__}).",
+                _("{where}: no answer from {url} in time ({error}).").format(
+                    where=where, url=self.base_url, error=type(err).__name__
+                ),
                 request_sent=True,
             ) from err
         raise ApiConnectionError(
-            f"{where}: the connection to {self.base_url} broke after the request was sent: "
-            f"{detail}",
+            _("{where}: the connection to {url} broke after the request was sent: {detail}").format(
+                where=where, url=self.base_url, detail=detail
+            ),
             request_sent=True,
         ) from err
 
@@ -436,7 +462,7 @@ class ApiClient:
         headers: dict[str, str],
         report: Callable[[int], None],
     ) -> None:
-        where = f"upload of {path.name}"
+        where = _("upload of {file}").format(file=path.name)
         try:
             request = self._storage.build_request(
                 "PUT",
@@ -446,23 +472,44 @@ class ApiClient:
             )
             response = await self._storage.send(request)
         except httpx.InvalidURL as err:
-            raise UploadError(f"{where}: the presigned URL is not usable ({err}).") from err
+            raise UploadError(
+                _("{where}: the presigned URL is not usable ({error}).").format(
+                    where=where, error=err
+                )
+            ) from err
         except httpx.HTTPError as err:
-            kind = "timed out" if isinstance(err, httpx.TimeoutException) else "failed"
-            raise UploadError(f"{where} {kind}: {err or type(err).__name__}") from err
+            detail = err or type(err).__name__
+            if isinstance(err, httpx.TimeoutException):
+                text = _("{where} timed out: {detail}")
+            else:
+                text = _("{where} failed: {detail}")
+            raise UploadError(text.format(where=where, detail=detail)) from err
         except OSError as err:
-            raise UploadError(f"{where}: cannot read the file ({err.strerror or err}).") from err
+            raise UploadError(
+                _("{where}: cannot read the file ({reason}).").format(
+                    where=where, reason=err.strerror or err
+                )
+            ) from err
         if response.is_success:
             return
         text = _snippet(response.text)
         expired = response.status_code == 403 or (
             response.status_code == 400 and "expire" in text.lower()
         )
-        hint = " The upload URL expired or was refused; presign again." if expired else ""
+        if text:
+            message = _("{where}: storage answered HTTP {status}: {text}").format(
+                where=where, status=response.status_code, text=text
+            )
+        else:
+            message = _("{where}: storage answered HTTP {status}.").format(
+                where=where, status=response.status_code
+            )
+        if expired:
+            message = _("{message} The upload URL expired or was refused; presign again.").format(
+                message=message
+            )
         raise UploadError(
-            f"{where}: storage answered HTTP {response.status_code}"
-            + (f": {text}" if text else ".")
-            + hint,
+            message,
             status_code=response.status_code,
             expired=expired,
         )
@@ -509,8 +556,10 @@ def _normalise_base_url(base_url: str) -> str:
         url = url[: -len(spec.API_PREFIX)].rstrip("/")
     if not re.match(r"^https?://[^/\s]+", url, flags=re.IGNORECASE):
         raise UsageError(
-            f"The API address {base_url!r} is not an http(s) URL; set HAPPYHORSE_BASE_URL to "
-            "e.g. https://<your-domain>."
+            _(
+                "The API address {url} is not an http(s) URL; set {env} to e.g. "
+                "https://<your-domain>."
+            ).format(url=repr(base_url), env=spec.ENV_BASE_URL)
         )
     return url
 
