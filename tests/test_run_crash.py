@@ -211,6 +211,8 @@ def test_kill_while_create_in_flight_leaves_row_unknown(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         timeout=60,
     )
     assert refused.returncode == 2, describe(refused, sb)

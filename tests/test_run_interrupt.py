@@ -122,6 +122,8 @@ def test_ctrl_c_stops_submitting_saves_the_sheet_and_resumes(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         timeout=60,
     )
     diag = describe(rerun, sb)
