@@ -19,7 +19,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -54,6 +54,13 @@ KIND_POLL = "poll"
 
 
 # ------------------------------------------------------------------------------ results
+class AttemptGate(Protocol):
+    """Told when each attempt of a request queues and when it is let through (see create_video)."""
+
+    def waiting(self) -> None: ...
+    def admitted(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Presign:
     """Answer of ``POST /api/v1/uploads/presign``: where to PUT the bytes, the key to pass on."""
@@ -218,9 +225,19 @@ class ApiClient:
             kind=str(data.get("kind") or kind),
         )
 
-    async def create_video(self, body: dict[str, Any]) -> CreatedVideo:
-        """Start a job (credits are spent now). Retried only when nothing can have been created."""
-        data = await self._call("POST", spec.VIDEOS_PATH, KIND_CREATE, json=body, idempotent=False)
+    async def create_video(
+        self, body: dict[str, Any], *, gate: AttemptGate | None = None
+    ) -> CreatedVideo:
+        """Start a job (credits are spent now). Retried only when nothing can have been created.
+
+        ``gate`` hears about each attempt: ``waiting()`` before it queues for the rate limiter,
+        ``admitted()`` the moment the limiter lets it go, right before the bytes leave. The
+        executor journals the create's intent there, so a row still queued when the process
+        dies was provably never sent. Either may raise to withdraw the create unsent.
+        """
+        data = await self._call(
+            "POST", spec.VIDEOS_PATH, KIND_CREATE, json=body, idempotent=False, gate=gate
+        )
         video_id = data.get("id")
         if isinstance(video_id, int) and not isinstance(video_id, bool):
             video_id = str(video_id)  # documented as a UUID string; a number is still an id
@@ -321,11 +338,16 @@ class ApiClient:
         *,
         json: dict[str, Any] | None = None,
         idempotent: bool,
+        gate: AttemptGate | None = None,
     ) -> dict[str, Any]:
         """One API operation: limiter, send, map, and retry as :mod:`hhbatch.retry` allows."""
         attempt = 0
         while True:
+            if gate is not None:
+                gate.waiting()
             await self.limiter.acquire(kind)
+            if gate is not None:
+                gate.admitted()
             try:
                 return await self._send_once(method, path, json)
             except ApiError as err:

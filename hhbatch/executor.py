@@ -6,18 +6,18 @@ the id right after; a create is repeated only when the request provably never re
 (the client retries connect failures and 429s itself). Any other lost answer makes the row
 ``unknown``, which only the user can turn into a resubmission (``--resubmit-unknown``).
 
-The intent is written the moment the rate limiter lets the create go (:class:`AdmissionLimiter`),
-not when the row starts waiting for its turn: a row queued behind the limiter has not left the
-machine, so a kill -9 during that wait must leave it submittable, not ``unknown``. A row still
-waiting when the run is stopped (Ctrl-C) or halted (out of credits) is withdrawn unsent, also
-one waiting to retry after a 429: Ctrl-C never waits out a rate-limit pause.
+The intent is written the moment the rate limiter lets the create go (the client tells the
+create's :class:`_CreateGate`), not when the row starts waiting for its turn: a row queued
+behind the limiter has not left the machine, so a kill -9 during that wait must leave it
+submittable, not ``unknown``. A row still waiting when the run is stopped (Ctrl-C) or halted
+(out of credits), also one waiting to retry after a 429, is withdrawn unsent: Ctrl-C never
+waits out a rate-limit pause.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -26,14 +26,8 @@ from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
-from hhbatch.ratelimit import RateLimiter
 
 UPLOAD_ATTEMPTS = 3  # presign again when a presigned URL expired or was refused
-
-# The gate of the create a task is sending; set by the executor when it starts that task.
-_CREATE_GATE: contextvars.ContextVar[_CreateGate | None] = contextvars.ContextVar(
-    "hhbatch_create_gate", default=None
-)
 
 T = TypeVar("T")
 
@@ -83,23 +77,6 @@ class _CreateGate:
             self._record_intent()
             self.intent_recorded = True
         self.on_wire = True
-
-
-class AdmissionLimiter(RateLimiter):
-    """The shared rate limiter, telling each create's gate when it waits and when it may go."""
-
-    async def acquire(self, kind: str = "api") -> None:
-        gate = _CREATE_GATE.get()
-        if gate is not None:
-            from hhbatch.client import KIND_CREATE  # lazy: httpx only when a run needs it
-
-            if kind != KIND_CREATE:
-                gate = None
-        if gate is not None:
-            gate.waiting()
-        await super().acquire(kind)
-        if gate is not None:
-            gate.admitted()
 
 
 class ExecutorEvents(Protocol):
@@ -262,10 +239,9 @@ class Executor:
 
         gate = _CreateGate(record_intent, record_retry_wait, self._halted)
         try:
-            if not isinstance(getattr(self.client, "limiter", None), AdmissionLimiter):
-                gate.admitted()  # no admission signal from this client: record now, never withdraw
             created = await self._until_halted(
-                self._start_create(body, gate), interruptible=lambda: not gate.on_wire
+                asyncio.ensure_future(self.client.create_video(body, gate=gate)),
+                interruptible=lambda: not gate.on_wire,
             )
         except _Withdrawn:
             if gate.retried:  # every attempt so far provably created nothing
@@ -325,13 +301,6 @@ class Executor:
         self.outcome.created += 1
         self.events.submitted(rp, "created")
         self.on_created(rp, created.id)
-
-    def _start_create(self, body: dict[str, Any], gate: _CreateGate) -> asyncio.Task[Any]:
-        token = _CREATE_GATE.set(gate)
-        try:  # the task copies the context: its limiter calls reach this gate
-            return asyncio.ensure_future(self.client.create_video(body))
-        finally:
-            _CREATE_GATE.reset(token)
 
     async def _until_halted(
         self, work: asyncio.Future[T], *, interruptible: Callable[[], bool]

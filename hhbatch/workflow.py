@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.config import Config, load_config
-from hhbatch.executor import AdmissionLimiter, Executor, SubmitOutcome
+from hhbatch.executor import Executor, SubmitOutcome
 from hhbatch.i18n import _
 from hhbatch.plan import WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_plan
 from hhbatch.reconciler import Poller, RowResult, output_cells, sheet_results, summarize
@@ -243,6 +243,7 @@ class Batch:
 
     async def _execute(self, progress: Progress, *, submit: bool) -> RunReport:
         from hhbatch.client import ApiClient
+        from hhbatch.ratelimit import RateLimiter
 
         started = time.monotonic()
         self._loop = asyncio.get_running_loop()
@@ -253,7 +254,7 @@ class Batch:
         rate = opts.rate or config.rate
         concurrency = opts.concurrency or config.concurrency
         poll_interval = opts.poll_interval or config.poll_interval
-        limiter = AdmissionLimiter(rate=rate)
+        limiter = RateLimiter(rate=rate)
         client = ApiClient(self.base_url, self._api_key, limiter=limiter)
         poller = Poller(
             self.journal, client, progress, poll_interval=poll_interval, concurrency=concurrency

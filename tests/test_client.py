@@ -702,3 +702,41 @@ def test_upload_of_a_missing_file(tmp_path):
     h = Harness(script(httpx.Response(200)))
     with pytest.raises(UploadError, match="Cannot read"):
         h.run(lambda c: c.upload(PRESIGNED, tmp_path / "gone.png", "image/png", 10))
+
+
+# ------------------------------------------------------------------ the create's attempt gate
+class RecordingGate:
+    """Records what the client tells it, interleaved with the requests the transport sees."""
+
+    def __init__(self, h: Harness, *, withdraw_on_admit: bool = False) -> None:
+        self.h = h
+        self.events: list[str] = []
+        self.withdraw_on_admit = withdraw_on_admit
+
+    def waiting(self) -> None:
+        self.events.append(f"waiting (sent so far: {len(self.h.requests)})")
+
+    def admitted(self) -> None:
+        self.events.append(f"admitted (sent so far: {len(self.h.requests)})")
+        if self.withdraw_on_admit:
+            raise LookupError("withdrawn")
+
+
+def test_create_gate_hears_each_attempt_before_it_is_sent():
+    h = Harness(script(envelope(429, "rate_limited", headers={"Retry-After": "1"}), CREATED))
+    gate = RecordingGate(h)
+    assert h.run(lambda c: c.create_video(BODY, gate=gate)) == CreatedVideo("vid-1", "queued")
+    assert gate.events == [
+        "waiting (sent so far: 0)",
+        "admitted (sent so far: 0)",
+        "waiting (sent so far: 1)",  # the 429 proved nothing was created: a second attempt
+        "admitted (sent so far: 1)",
+    ]
+
+
+def test_a_gate_that_raises_on_admission_withdraws_the_create_unsent():
+    h = Harness(script(CREATED))
+    gate = RecordingGate(h, withdraw_on_admit=True)
+    with pytest.raises(LookupError):
+        h.run(lambda c: c.create_video(BODY, gate=gate))
+    assert h.requests == []
