@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 import sys
 import unicodedata
 from pathlib import Path
@@ -99,10 +101,13 @@ def invalid_lines(plan: Plan, limit: int = 50) -> list[str]:
     return shown
 
 
-def resume_command(argv: list[str]) -> str:
-    """The command that continues this batch, without flags that only made sense once."""
+def resume_command(argv: list[str], *, windows: bool | None = None) -> str:
+    """The command that continues this batch, without flags that only made sense once, quoted
+    for the shell the user has (cmd/PowerShell quoting differs from POSIX quoting)."""
     drop = {"--dry-run", "--retry-failed", "--resubmit-unknown", "--resubmit-edited"}
     kept = [a for a in argv if a not in drop]
+    if windows if windows is not None else os.name == "nt":
+        return subprocess.list2cmdline(["hhbatch", *kept])
     return "hhbatch " + " ".join(shlex.quote(a) for a in kept)
 
 
