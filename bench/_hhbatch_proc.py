@@ -16,7 +16,19 @@ import time
 from hhbatch import workflow
 
 
+def apply_overrides(text: str) -> None:
+    """``HHBATCH_BENCH_SET="hhbatch.ratelimit.MAX_LATE_CREDIT=0"``: set module constants for a
+    before/after comparison without editing the code (comma-separated, values parsed as JSON)."""
+    import importlib
+
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        target, _, value = item.partition("=")
+        module_name, _, attribute = target.rpartition(".")
+        setattr(importlib.import_module(module_name), attribute, json.loads(value))
+
+
 def main() -> int:
+    apply_overrides(os.environ.get("HHBATCH_BENCH_SET", ""))
     stats = {"write_sec": 0.0, "writes": 0}
     lock = threading.Lock()
 
