@@ -26,6 +26,10 @@ from hhbatch.plan import EDITED, INVALID, LATER, UNKNOWN, Plan
 # Learn from this many finished jobs before trusting the estimate.
 _MIN_SAMPLES = 5
 _ESTIMATE_QUANTILE = 0.75
+# Until then: a job is not polled before it is as old as this many other jobs were when they were
+# seen still running (similar jobs take similar times). Several, so one stuck job cannot hold
+# back the polls of all the others.
+_RUNNING_WITNESSES = 3
 
 
 class PollEvents(Protocol):
@@ -68,6 +72,9 @@ class Poller:
         self._heap: list[_Due] = []
         self._seq = 0
         self._durations: list[float] = []
+        # row_key -> the greatest age at which that job was seen unfinished (until estimates)
+        self._seen_running: dict[str, float] = {}
+        self._running_floor = 0.0
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._changed = asyncio.Event()
         self._active: set[asyncio.Task[None]] = set()
@@ -76,7 +83,7 @@ class Poller:
     # --- feeding -----------------------------------------------------------------------------
     def add(self, row_key: str, video_id: str, *, just_created: bool) -> None:
         now = self.clock()
-        delay = self._first_delay() if just_created else 0.0
+        delay = max(self._first_delay(), self._floor()) if just_created else 0.0
         self._push(now + delay, row_key, video_id, created_at=now if just_created else now - 1e9)
 
     @property
@@ -86,7 +93,30 @@ class Poller:
     def _reschedule(self, item: _Due) -> None:
         if not self._once:
             at = self.clock() + self._jitter(self.poll_interval)
+            at = max(at, item.created_at + self._floor())
             self._push(at, item.row_key, item.video_id, item.created_at)
+
+    def _floor(self) -> float:
+        """How old a job must be before polling it is worth a request, while nothing is known.
+
+        Before any job has finished, polling every job every ``poll_interval`` spends the whole
+        rate limit on answers that say "processing" and starves submission. Jobs younger than
+        several jobs that were seen still running are most likely still running too.
+        """
+        if self._once or len(self._durations) >= _MIN_SAMPLES:
+            return 0.0
+        return self._running_floor
+
+    def _seen_unfinished(self, item: _Due, asked_at: float) -> None:
+        age = asked_at - item.created_at
+        if self._once or len(self._durations) >= _MIN_SAMPLES or not 0 < age < 1e8:
+            return
+        if age <= self._seen_running.get(item.row_key, 0.0):
+            return
+        self._seen_running[item.row_key] = age
+        if len(self._seen_running) >= _RUNNING_WITNESSES:
+            ages = heapq.nlargest(_RUNNING_WITNESSES, self._seen_running.values())
+            self._running_floor = max(self._running_floor, ages[-1])
 
     def _push(self, at: float, row_key: str, video_id: str, created_at: float) -> None:
         self._seq += 1
@@ -132,6 +162,12 @@ class Poller:
                 limit = due if deadline is None else min(due, deadline - self.clock())
                 await self._wait_for_change(limit)
                 continue
+            head = self._heap[0]
+            not_before = head.created_at + self._floor()
+            if not_before > self.clock():  # other jobs were seen running since it was scheduled
+                heapq.heappop(self._heap)
+                self._push(not_before, head.row_key, head.video_id, head.created_at)
+                continue
             await self._slots.acquire()
             item = heapq.heappop(self._heap)
             task = asyncio.ensure_future(self._poll(item))
@@ -150,6 +186,7 @@ class Poller:
         self._changed.set()
 
     async def _poll(self, item: _Due) -> None:
+        asked_at = self.clock()
         try:
             try:
                 video = await self.client.get_video(item.video_id)
@@ -180,7 +217,7 @@ class Poller:
                 return
             finally:
                 self.polls += 1
-            self._record(item, video)
+            self._record(item, video, asked_at)
         finally:
             # Leave the active set *before* waking the loop, or it may see this task as still
             # running, go back to sleep and never be woken again.
@@ -188,7 +225,7 @@ class Poller:
             self._slots.release()
             self._changed.set()
 
-    def _record(self, item: _Due, video: Any) -> None:
+    def _record(self, item: _Due, video: Any, asked_at: float | None = None) -> None:
         status = str(video.status or "")
         if status in spec.TERMINAL_STATUSES:
             state = j.READY if status == spec.STATUS_READY else j.FAILED
@@ -218,6 +255,7 @@ class Poller:
             state=j.SUBMITTED,
         )
         self.events.status_seen(item.row_key, status)
+        self._seen_unfinished(item, self.clock() if asked_at is None else asked_at)
         self._reschedule(item)
 
 
