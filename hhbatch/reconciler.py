@@ -14,7 +14,7 @@ import heapq
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hhbatch import errors, spec
@@ -26,9 +26,8 @@ from hhbatch.plan import EDITED, INVALID, LATER, UNKNOWN, Plan
 # Learn from this many finished jobs before trusting the estimate.
 _MIN_SAMPLES = 5
 _ESTIMATE_QUANTILE = 0.75
-# Until then: a job is not polled before it is as old as this many other jobs were when they were
-# seen still running (similar jobs take similar times). Several, so one stuck job cannot hold
-# back the polls of all the others.
+# Until then: a job younger than this many jobs known to be still running is not polled (similar
+# jobs take similar times). Several, so one stuck job cannot hold back the polls of the others.
 _RUNNING_WITNESSES = 3
 
 
@@ -44,6 +43,7 @@ class _Due:
     row_key: str
     video_id: str
     created_at: float
+    polled: bool = field(default=False, compare=False)
 
 
 class Poller:
@@ -72,9 +72,9 @@ class Poller:
         self._heap: list[_Due] = []
         self._seq = 0
         self._durations: list[float] = []
-        # row_key -> the greatest age at which that job was seen unfinished (until estimates)
-        self._seen_running: dict[str, float] = {}
-        self._running_floor = 0.0
+        self._estimate_cache: float | None = None
+        # row_key -> created_at of jobs last seen unfinished (only until there is an estimate)
+        self._running: dict[str, float] = {}
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._changed = asyncio.Event()
         self._active: set[asyncio.Task[None]] = set()
@@ -83,7 +83,7 @@ class Poller:
     # --- feeding -----------------------------------------------------------------------------
     def add(self, row_key: str, video_id: str, *, just_created: bool) -> None:
         now = self.clock()
-        delay = max(self._first_delay(), self._floor()) if just_created else 0.0
+        delay = self._first_delay() if just_created else 0.0
         self._push(now + delay, row_key, video_id, created_at=now if just_created else now - 1e9)
 
     @property
@@ -93,34 +93,38 @@ class Poller:
     def _reschedule(self, item: _Due) -> None:
         if not self._once:
             at = self.clock() + self._jitter(self.poll_interval)
-            at = max(at, item.created_at + self._floor())
-            self._push(at, item.row_key, item.video_id, item.created_at)
+            self._push(at, item.row_key, item.video_id, item.created_at, polled=True)
 
-    def _floor(self) -> float:
-        """How old a job must be before polling it is worth a request, while nothing is known.
+    def _not_before(self, item: _Due) -> float:
+        """When polling this job may be worth a request (its due time aside).
 
-        Before any job has finished, polling every job every ``poll_interval`` spends the whole
-        rate limit on answers that say "processing" and starves submission. Jobs younger than
-        several jobs that were seen still running are most likely still running too.
+        Polling every job every ``poll_interval`` spends the rate limit on answers that say
+        "processing" and starves submission. So: before any estimate, a job younger than several
+        jobs known to be still running waits for them; once jobs have finished, a job that was
+        queued before the estimate existed is first asked when it is as old as the estimate.
         """
-        if self._once or len(self._durations) >= _MIN_SAMPLES:
-            return 0.0
-        return self._running_floor
+        if self._once or self._adopted(item):
+            return -float("inf")
+        if len(self._durations) >= _MIN_SAMPLES:
+            return -float("inf") if item.polled else item.created_at + self._estimate()
+        if item.row_key in self._running or len(self._running) < _RUNNING_WITNESSES:
+            return -float("inf")
+        witness = heapq.nsmallest(_RUNNING_WITNESSES, self._running.values())[-1]
+        return float("inf") if item.created_at > witness else -float("inf")
 
-    def _seen_unfinished(self, item: _Due, asked_at: float) -> None:
-        age = asked_at - item.created_at
-        if self._once or len(self._durations) >= _MIN_SAMPLES or not 0 < age < 1e8:
-            return
-        if age <= self._seen_running.get(item.row_key, 0.0):
-            return
-        self._seen_running[item.row_key] = age
-        if len(self._seen_running) >= _RUNNING_WITNESSES:
-            ages = heapq.nlargest(_RUNNING_WITNESSES, self._seen_running.values())
-            self._running_floor = max(self._running_floor, ages[-1])
+    def _seen_unfinished(self, item: _Due) -> None:
+        if not self._once and len(self._durations) < _MIN_SAMPLES and not self._adopted(item):
+            self._running[item.row_key] = item.created_at
 
-    def _push(self, at: float, row_key: str, video_id: str, created_at: float) -> None:
+    def _adopted(self, item: _Due) -> bool:
+        """Jobs of an earlier run: their age is unknown (``add`` dates them far in the past)."""
+        return self.clock() - item.created_at > 1e8
+
+    def _push(
+        self, at: float, row_key: str, video_id: str, created_at: float, polled: bool = False
+    ) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, _Due(at, self._seq, row_key, video_id, created_at))
+        heapq.heappush(self._heap, _Due(at, self._seq, row_key, video_id, created_at, polled))
         self._changed.set()
 
     def _jitter(self, seconds: float) -> float:
@@ -128,10 +132,16 @@ class Poller:
 
     def _first_delay(self) -> float:
         if len(self._durations) >= _MIN_SAMPLES:
+            return self._estimate()
+        return self._jitter(self.poll_interval)
+
+    def _estimate(self) -> float:
+        """How old a job usually is when it is found finished (needs ``_MIN_SAMPLES``)."""
+        if self._estimate_cache is None:
             ordered = sorted(self._durations[-200:])
             estimate = ordered[int(_ESTIMATE_QUANTILE * (len(ordered) - 1))]
-            return max(estimate, self.poll_interval * 0.2)
-        return self._jitter(self.poll_interval)
+            self._estimate_cache = max(estimate, self.poll_interval * 0.2)
+        return self._estimate_cache
 
     # --- running -----------------------------------------------------------------------------
     async def run(
@@ -162,14 +172,15 @@ class Poller:
                 limit = due if deadline is None else min(due, deadline - self.clock())
                 await self._wait_for_change(limit)
                 continue
-            head = self._heap[0]
-            not_before = head.created_at + self._floor()
-            if not_before > self.clock():  # other jobs were seen running since it was scheduled
-                heapq.heappop(self._heap)
-                self._push(not_before, head.row_key, head.video_id, head.created_at)
-                continue
             await self._slots.acquire()
             item = heapq.heappop(self._heap)
+            not_before = self._not_before(item)
+            if not_before > self.clock():  # not worth a request yet: look again later
+                self._slots.release()
+                if not_before == float("inf"):
+                    not_before = self.clock() + self._jitter(self.poll_interval)
+                self._push(not_before, item.row_key, item.video_id, item.created_at, item.polled)
+                continue
             task = asyncio.ensure_future(self._poll(item))
             self._active.add(task)
             task.add_done_callback(self._active.discard)
@@ -186,7 +197,6 @@ class Poller:
         self._changed.set()
 
     async def _poll(self, item: _Due) -> None:
-        asked_at = self.clock()
         try:
             try:
                 video = await self.client.get_video(item.video_id)
@@ -217,7 +227,7 @@ class Poller:
                 return
             finally:
                 self.polls += 1
-            self._record(item, video, asked_at)
+            self._record(item, video)
         finally:
             # Leave the active set *before* waking the loop, or it may see this task as still
             # running, go back to sleep and never be woken again.
@@ -225,7 +235,7 @@ class Poller:
             self._slots.release()
             self._changed.set()
 
-    def _record(self, item: _Due, video: Any, asked_at: float | None = None) -> None:
+    def _record(self, item: _Due, video: Any) -> None:
         status = str(video.status or "")
         if status in spec.TERMINAL_STATUSES:
             state = j.READY if status == spec.STATUS_READY else j.FAILED
@@ -241,6 +251,8 @@ class Poller:
             age = self.clock() - item.created_at
             if 0 < age < 1e8:
                 self._durations.append(age)
+                self._estimate_cache = None
+            self._running.pop(item.row_key, None)
             self.finished_count += 1
             self.events.finished(item.row_key, status)
             return
@@ -255,7 +267,7 @@ class Poller:
             state=j.SUBMITTED,
         )
         self.events.status_seen(item.row_key, status)
-        self._seen_unfinished(item, self.clock() if asked_at is None else asked_at)
+        self._seen_unfinished(item)
         self._reschedule(item)
 
 

@@ -1,7 +1,6 @@
-"""When the poller asks, before it has learnt how long jobs take (issue #5: polls must not starve
-submission while the rate limit is scarce).
+"""When the poller asks (issue #5: polls of unfinished jobs must not starve submission).
 
-Fake clock, no network: we feed the poller answers and read when it plans to ask next.
+Fake clock, no network: we feed the poller answers and ask whether a job is worth a request yet.
 """
 
 from __future__ import annotations
@@ -12,10 +11,13 @@ import pytest
 
 from hhbatch.reconciler import _MIN_SAMPLES, Poller
 
+NEVER = float("inf")
+NOW = -float("inf")
+
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = 1000.0
 
     def __call__(self) -> float:
         return self.now
@@ -48,64 +50,65 @@ def video(status: str) -> SimpleNamespace:
 
 
 def take(poller: Poller, row_key: str):
-    """Remove one job's entry from the heap and return it (what the run loop would poll)."""
+    """Remove one job's entry from the heap and return it (what the run loop pops)."""
     item = next(d for d in poller._heap if d.row_key == row_key)
     poller._heap.remove(item)
     return item
 
 
-def due(poller: Poller, row_key: str) -> float:
-    return next(d.at for d in poller._heap if d.row_key == row_key)
+def entry(poller: Poller, row_key: str):
+    return next(d for d in poller._heap if d.row_key == row_key)
 
 
-def test_before_anything_finished_young_jobs_wait_until_older_ones_were_seen_running():
-    poller, clock = make(poll_interval=5.0)
-    for i in range(3):
-        clock.now = float(i)
-        poller.add(f"old{i}", f"v{i}", just_created=True)
-    clock.now = 60.0
-    for i in range(3):
-        poller._record(take(poller, f"old{i}"), video("processing"), asked_at=60.0)
-    # three jobs were still running at ages 60, 59 and 58: a new job is not asked before 58 s
-    clock.now = 61.0
-    poller.add("new", "vn", just_created=True)
-    assert due(poller, "new") == pytest.approx(61.0 + 58.0)
-    # the old ones keep their normal interval
-    assert due(poller, "old0") == pytest.approx(65.0)
+def start(poller: Poller, clock: Clock, names: list[str], spacing: float = 1.0) -> None:
+    for name in names:
+        poller.add(name, f"v-{name}", just_created=True)
+        clock.now += spacing
+
+
+def answer(poller: Poller, name: str, status: str) -> None:
+    poller._record(take(poller, name), video(status))
+
+
+def test_young_jobs_wait_while_three_older_ones_are_still_running():
+    poller, clock = make()
+    start(poller, clock, ["a", "b", "c", "d", "e"])
+    clock.now += 60
+    for name in ("a", "b", "c"):
+        answer(poller, name, "processing")
+    assert poller._not_before(entry(poller, "d")) == NEVER
+    assert poller._not_before(entry(poller, "a")) == NOW  # the oldest keep their interval
+    answer(poller, "b", "ready")  # one of the three finished: the younger ones may be asked
+    assert poller._not_before(entry(poller, "d")) == NOW
 
 
 def test_one_stuck_job_does_not_hold_back_the_others():
-    poller, clock = make(poll_interval=5.0)
-    poller.add("stuck", "vs", just_created=True)
-    clock.now = 600.0
-    poller._record(take(poller, "stuck"), video("queued"), asked_at=600.0)
-    poller.add("new", "vn", just_created=True)
-    assert due(poller, "new") == pytest.approx(605.0)
+    poller, clock = make()
+    start(poller, clock, ["stuck", "x", "y"])
+    clock.now += 600
+    answer(poller, "stuck", "queued")
+    assert poller._not_before(entry(poller, "x")) == NOW
 
 
-def test_once_enough_jobs_finished_the_learnt_duration_decides():
-    poller, clock = make(poll_interval=5.0)
-    for i in range(3):
-        poller.add(f"slow{i}", f"s{i}", just_created=True)
-    clock.now = 100.0
-    for i in range(3):
-        poller._record(take(poller, f"slow{i}"), video("processing"), asked_at=100.0)
+def test_jobs_queued_before_the_estimate_are_first_asked_at_the_estimate():
+    poller, clock = make()
+    start(poller, clock, ["late"])
     for i in range(_MIN_SAMPLES):
-        clock.now = 200.0 + i
-        poller.add(f"fast{i}", f"f{i}", just_created=True)
-        clock.now += 20.0
-        poller._record(take(poller, f"fast{i}"), video("ready"), asked_at=clock.now)
-    clock.now = 300.0
-    poller.add("new", "vn", just_created=True)
-    assert due(poller, "new") == pytest.approx(320.0)  # the 20 s the finished jobs took
+        start(poller, clock, [f"fast{i}"], spacing=20.0)
+        answer(poller, f"fast{i}", "ready")
+    late = entry(poller, "late")
+    assert poller._not_before(late) == pytest.approx(late.created_at + 20.0)
+    answer(poller, "late", "processing")  # once asked, the normal interval applies
+    assert poller._not_before(entry(poller, "late")) == NOW
 
 
-def test_hhbatch_status_asks_every_job_once_now():
-    poller, clock = make(poll_interval=5.0)
+def test_jobs_of_an_earlier_run_and_hhbatch_status_are_asked_now():
+    poller, clock = make()
+    start(poller, clock, ["a", "b", "c", "d"])
+    poller.add("adopted", "v-adopted", just_created=False)
+    clock.now += 60
+    for name in ("a", "b", "c"):
+        answer(poller, name, "processing")
+    assert poller._not_before(entry(poller, "adopted")) == NOW
     poller._once = True
-    for i in range(3):
-        poller.add(f"j{i}", f"v{i}", just_created=True)
-    clock.now = 60.0
-    for i in range(3):
-        poller._record(take(poller, f"j{i}"), video("processing"), asked_at=60.0)
-    assert poller._floor() == 0.0
+    assert poller._not_before(entry(poller, "d")) == NOW
