@@ -117,7 +117,7 @@ def run(rows: int = 400, repeat: int = 3, with_polling: bool = False) -> list[di
         print(
             f"While waiting (generation 60 s, default 5 s polls, --rate 20): creates/s ÷ R = "
             f"{waiting['ratio']:.2f}, 429 share {waiting['share429']:.1%}, "
-            f"{waiting['polls']:g} polls during submission (informative, no bar)"
+            f"{waiting['polls']:g} polls in {2 * rows / R:g} s (informative, no bar)"
         )
         results.append(waiting)
     return results
