@@ -604,12 +604,19 @@ def test_unusable_sources_raise_output_error(tmp_path: Path) -> None:
         SheetWriter(tmp_path / "old.xls", format="xlsx")
 
 
-def test_rows_must_name_requested_columns_below_the_header(tmp_path: Path) -> None:
-    writer = SheetWriter(simple_xlsx(tmp_path / "m.xlsx"), format="xlsx")
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_rows_must_name_requested_columns_below_the_header(tmp_path: Path, fmt: str) -> None:
+    if fmt == "xlsx":
+        source = simple_xlsx(tmp_path / "m.xlsx")
+    else:
+        source = tmp_path / "m.csv"
+        source.write_text("prompt,durationSec\nA horse,5\n", encoding="utf-8")
+    writer = SheetWriter(source, format=fmt)
+    out = tmp_path / f"o.{fmt}"
     with pytest.raises(ValueError, match="not one of the columns"):
-        writer.write(tmp_path / "o.xlsx", ["status"], {2: {"videoId": OutputCell("x")}})
+        writer.write(out, ["status"], {2: {"videoId": OutputCell("x")}})
     with pytest.raises(ValueError, match="not below the header"):
-        writer.write(tmp_path / "o.xlsx", ["status"], {1: {"status": OutputCell("x")}})
+        writer.write(out, ["status"], {1: {"status": OutputCell("x")}})
 
 
 def test_fill_for_status_normalises() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 # Excel refuses (and LibreOffice silently cuts) cells longer than this many UTF-16 code units.
@@ -189,3 +190,23 @@ def safe_link(link: str | None) -> str | None:
 def display_width(text: str) -> int:
     """Columns a text occupies: East Asian wide characters count twice (Chinese headers)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def placed_cells(
+    index_of: Mapping[str, int],
+    columns: object,
+    rows: Mapping[int, Mapping[str, CellLike]],
+    header_row: int,
+) -> Iterator[tuple[int, int, OutputCell]]:
+    """``(sheet_row, column_index, cell)`` for every cell a write asks for, checked once for
+    both writers: a row at or above the header, or a header not among ``columns``, is a caller
+    bug (``ValueError``), never a silently misplaced value. ``index_of`` maps
+    :func:`header_key` of each column to its 1-based index."""
+    for sheet_row, cells in rows.items():
+        if sheet_row <= header_row:
+            raise ValueError(f"row {sheet_row} is not below the header row {header_row}")
+        for header, output in cells.items():
+            index = index_of.get(header_key(header))
+            if index is None:
+                raise ValueError(f"{header!r} is not one of the columns {list(columns)}")
+            yield sheet_row, index, as_cell(output)

@@ -19,7 +19,7 @@ from pathlib import Path
 from hhbatch.columns import output_column_for_header
 from hhbatch.errors import OutputError
 from hhbatch.i18n import _
-from hhbatch.output.cells import CellLike, CellNote, as_cell, csv_text, header_key
+from hhbatch.output.cells import CellLike, CellNote, csv_text, header_key, placed_cells
 
 OUTPUT_ENCODING = "utf-8-sig"
 
@@ -75,16 +75,9 @@ class CsvSheet:
     ) -> None:
         del notes  # CSV cannot hold comments or colours; the caller's text columns carry them
         index_of = {header_key(header): self.column_for(header) for header in columns}
-        for sheet_row, cells in rows.items():
-            if sheet_row <= self.header_row:
-                raise ValueError(f"row {sheet_row} is not below the header row {self.header_row}")
-            for header, output in cells.items():
-                index = index_of.get(header_key(header))
-                if index is None:
-                    raise ValueError(f"{header!r} is not one of the columns {list(columns)}")
-                output = as_cell(output)
-                value = output.value if output.value is not None else output.link
-                self._set(sheet_row, index, csv_text(value))
+        for sheet_row, index, output in placed_cells(index_of, columns, rows, self.header_row):
+            value = output.value if output.value is not None else output.link
+            self._set(sheet_row, index, csv_text(value))
 
     def _set(self, sheet_row: int, index: int, text: str) -> None:
         while len(self.records) < sheet_row:

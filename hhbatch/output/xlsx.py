@@ -33,12 +33,12 @@ from hhbatch.output.cells import (
     CellLike,
     CellNote,
     OutputCell,
-    as_cell,
     clean_text,
     display_width,
     excel_number,
     header_key,
     ooxml_text,
+    placed_cells,
     safe_link,
 )
 
@@ -163,21 +163,15 @@ class XlsxSheet:
         for header in columns:
             index = index_of[header_key(header)] = self.column_for(header)
             self._grow_width(index, display_width(str(header)))
-        for sheet_row, cells in rows.items():
-            if sheet_row <= self.header_row:
-                raise ValueError(f"row {sheet_row} is not below the header row {self.header_row}")
-            for header, output in cells.items():
-                index = index_of.get(header_key(header))
-                if index is None:
-                    raise ValueError(f"{header!r} is not one of the columns {list(columns)}")
-                cell = self.sheet.cell(sheet_row, index)
-                if isinstance(cell, MergedCell):
-                    continue  # inside a user's merged block: not ours to write
-                _write_output(cell, as_cell(output))
-                text = cell.value
-                if isinstance(text, str) and index in self._widths:
-                    text = text[:MAX_WIDTH]
-                    self._grow_width(index, len(text) if text.isascii() else display_width(text))
+        for sheet_row, index, output in placed_cells(index_of, columns, rows, self.header_row):
+            cell = self.sheet.cell(sheet_row, index)
+            if isinstance(cell, MergedCell):
+                continue  # inside a user's merged block: not ours to write
+            _write_output(cell, output)
+            text = cell.value
+            if isinstance(text, str) and index in self._widths:
+                text = text[:MAX_WIDTH]
+                self._grow_width(index, len(text) if text.isascii() else display_width(text))
         for index, width in self._widths.items():
             width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
             self.sheet.column_dimensions[get_column_letter(index)].width = width
