@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import FakeTime
 
 from hhbatch import __version__, retry, spec
 from hhbatch.client import ApiClient, CreatedVideo, Presign, Video, mask_api_key
@@ -34,20 +35,6 @@ from hhbatch.ratelimit import RateLimiter
 BASE = "https://api.example.test"
 STORAGE = "https://storage.example.test"
 KEY = "hh_live_S3cr3tT0k3nABCDEFGHIJKLMNOPQRSTUVWXYZ0123abcd"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class SpyLimiter(RateLimiter):

@@ -6,29 +6,14 @@ import asyncio
 import itertools
 
 import pytest
+from fakes import FakeTime
 
 from hhbatch import retry
 from hhbatch.ratelimit import RateLimiter
 
 
-class FakeTime:
-    """A clock that only moves when the limiter sleeps; every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 def make(rate: float = 5.0, burst: float | None = None, rng: float = 0.0, **kw) -> tuple:
-    t = FakeTime()
+    t = FakeTime(start=1000.0)
     limiter = RateLimiter(
         rate=rate, burst=burst, clock=t.clock, sleep=t.sleep, rng=lambda: rng, **kw
     )
