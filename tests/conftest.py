@@ -99,3 +99,13 @@ def _english_interface(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests assert exact English sentences; a machine set to Chinese must not change them.
     Tests of the Chinese interface set HHBATCH_LANG=zh themselves."""
     monkeypatch.setenv("HHBATCH_LANG", "en")
+
+
+@pytest.fixture(autouse=True)
+def user_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every test gets its own per-user data folder (ledger, learned rates) via HHBATCH_HOME,
+    inherited by the hhbatch processes it starts: tests never read or write the real one, and
+    never see each other's records."""
+    home = tmp_path_factory.mktemp("hhbatch-home")
+    monkeypatch.setenv("HHBATCH_HOME", str(home))
+    return home
