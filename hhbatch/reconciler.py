@@ -387,7 +387,7 @@ def output_cells(
             headers["videoId"]: OutputCell(r.video_id),
             headers["videoUrl"]: OutputCell(r.video_url, link=r.video_url),
             headers["thumbnailUrl"]: OutputCell(r.thumbnail_url, link=r.thumbnail_url),
-            headers["readyAt"]: OutputCell(r.ready_at),
+            headers["readyAt"]: OutputCell(r.ready_at, timestamp=True),
             headers["error"]: OutputCell(r.error),
         }
     return list(headers.values()), rows

@@ -304,15 +304,44 @@ def test_rerun_on_results_sheet_reuses_columns_and_is_idempotent(tmp_path: Path)
 
 
 def test_chinese_result_header_is_reused_for_the_english_name(tmp_path: Path) -> None:
+    """A results sheet written before the marks existed: its block (with 视频ID) is ours."""
     src = tmp_path / "m.xlsx"
     wb = openpyxl.Workbook()
-    wb.active.append(["提示词", "状态"])
-    wb.active.append(["猫", "queued"])
+    wb.active.append(["提示词", "状态", "视频ID"])
+    wb.active.append(["猫", "queued", "vid_1"])
     wb.save(src)
     out = SheetWriter(src, format="xlsx").write(
         tmp_path / "o.xlsx", ["status"], {2: {"status": OutputCell("ready")}}
     )
-    assert calamine_rows(out) == [["提示词", "状态"], ["猫", "ready"]]
+    assert calamine_rows(out) == [["提示词", "状态", "视频ID"], ["猫", "ready", "vid_1"]]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_users_own_status_column_stays_theirs(tmp_path: Path, kind: str) -> None:
+    header, row = (
+        ["prompt", "Status", "状态", "Error"],
+        ["p", "approved by legal", "已批准", "none"],
+    )
+    if kind == "csv":
+        src = tmp_path / "m.csv"
+        src.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    else:
+        src = tmp_path / "m.xlsx"
+        wb = openpyxl.Workbook()
+        wb.active.append(header)
+        wb.active.append(row)
+        wb.save(src)
+    columns = ["status", "videoId", "error"]
+    cells = {2: {"status": OutputCell("ready"), "videoId": "vid_1", "error": None}}
+    out = SheetWriter(src, format=kind).write(tmp_path / f"o.{kind}", columns, cells)
+    rows = calamine_rows(out) if kind == "xlsx" else read_csv(out)
+    assert rows[0] == [*header, "status (hhbatch)", "videoId", "error (hhbatch)"]
+    assert rows[1][:4] == row and rows[1][4:6] == ["ready", "vid_1"]
+    # a rerun on the results finds our columns again, the user's are still theirs
+    again = SheetWriter(out, format=kind).write(tmp_path / f"again.{kind}", columns, cells)
+    rows = calamine_rows(again) if kind == "xlsx" else read_csv(again)
+    assert rows[0] == [*header, "status (hhbatch)", "videoId", "error (hhbatch)"]
+    assert rows[1][:4] == row
 
 
 def test_refreshes_update_the_same_file(tmp_path: Path) -> None:
@@ -338,7 +367,8 @@ def test_refreshes_update_the_same_file(tmp_path: Path) -> None:
 def test_user_fill_on_a_reused_cell_is_left_alone(tmp_path: Path) -> None:
     src = simple_xlsx(tmp_path / "m.xlsx", rows=1)
     wb = openpyxl.load_workbook(src)
-    wb.active["C1"] = "status"
+    wb.active["C1"] = "status"  # an earlier results sheet: status next to videoId is ours
+    wb.active["D1"] = "videoId"
     wb.active["C2"].fill = PatternFill("solid", fgColor="0000FF")
     wb.save(src)
     out = SheetWriter(src, format="xlsx").write(
@@ -362,7 +392,8 @@ def test_notes_highlight_and_comment_input_cells(tmp_path: Path) -> None:
     assert ws["A3"].comment.author == "Lin"
 
     # a rerun on the checked file starts clean: stale notes gone, the user's remark kept
-    ws2 = SheetWriter(out, format="xlsx")._sheet.sheet
+    rerun = SheetWriter(out, format="xlsx").write(tmp_path / "again.xlsx", ["validationErrors"], {})
+    ws2 = openpyxl.load_workbook(rerun).active
     assert ws2["B2"].comment is None and ws2["B2"].fill.fill_type is None
     assert ws2["A3"].comment.text == "my own remark"
 
@@ -446,9 +477,12 @@ def test_csv_semicolon_gbk_source_becomes_utf8_bom_with_same_delimiter(tmp_path:
 def test_csv_rerun_is_idempotent(tmp_path: Path) -> None:
     src = tmp_path / "m.csv"
     src.write_bytes(CSV_SOURCE.encode("utf-8"))
-    rows = {2: {"status": OutputCell("ready"), "error": OutputCell("=x")}}
-    first = SheetWriter(src, format="csv").write(tmp_path / "r.csv", ["status", "error"], rows)
-    second = SheetWriter(first, format="csv").write(tmp_path / "r2.csv", ["STATUS", "error"], rows)
+    rows = {2: {"status": OutputCell("ready"), "videoId": "v1", "error": OutputCell("=x")}}
+    columns = ["status", "videoId", "error"]
+    first = SheetWriter(src, format="csv").write(tmp_path / "r.csv", columns, rows)
+    second = SheetWriter(first, format="csv").write(
+        tmp_path / "r2.csv", ["STATUS", "videoId", "error"], rows
+    )
     assert second.read_bytes() == first.read_bytes()
 
 
@@ -638,7 +672,7 @@ def test_merged_block_in_our_column_is_skipped_not_fatal(tmp_path: Path) -> None
     src = tmp_path / "m.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["prompt", "status"])
+    ws.append(["prompt", "status", "videoId"])
     ws.append(["p1", None])
     ws.append(["p2", None])
     ws["B2"] = "merged remark"
@@ -693,8 +727,8 @@ def test_loader_manifest_round_trip_csv(tmp_path: Path) -> None:
     manifest = load_manifest(src)
     out = SheetWriter.for_manifest(manifest).write(
         tmp_path / "m.results.csv",
-        ["status", "error"],
-        {2: {"status": OutputCell("failed"), "error": OutputCell("-bad")}},
+        ["status", "videoId", "error"],
+        {2: {"status": OutputCell("failed"), "videoId": None, "error": OutputCell("-bad")}},
     )
     again = load_manifest(out)
     assert again.csv_delimiter == ";"

@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hhbatch import spec
-from hhbatch.columns import ALL_OUTPUT_COLUMNS, ResultColumn, output_column_for_header
+from hhbatch import marks, spec
 from hhbatch.config import Config
 from hhbatch.errors import ManifestError
 from hhbatch.i18n import _, translate_data
 from hhbatch.loader.files import FileChecker
-from hhbatch.loader.headers import HeaderMatcher, english_header, header_key, is_chinese
+from hhbatch.loader.headers import HeaderMatcher, english_header, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
 from hhbatch.loader.normalize import cell_text, is_blank, normalize_field
 from hhbatch.loader.readers import RawSheet, read_sheet
@@ -155,6 +154,11 @@ def _columns(
     header_cells = raw.rows[header_index]
     last = max(i for i, c in enumerate(header_cells) if not is_blank(c)) + 1
     header_row = header_index + 1
+    # Our result columns by the mark hhbatch left, never by a common word such as "Status".
+    marked = {m.column: m.name for m in raw.marks or () if m.header_row == header_row}
+    ours = marks.recognise(
+        ["" if is_blank(v) else cell_text(v) for v in header_cells[:last]], marked
+    )
     columns: list[Column] = []
     problems: list[Problem] = []
     seen: dict[str, Column] = {}
@@ -163,7 +167,7 @@ def _columns(
         letter = column_letter(index)
         cell = f"{letter}{header_row}"
         where = f"{raw.sheet_name}!{cell}"
-        output = _output_column(header) if header else None
+        output = ours.get(index)
         match = matcher.match(header) if header and output is None else None
         field = match.field if match else None
         if field is not None and field in seen:
@@ -224,16 +228,6 @@ def _columns(
                 )
             )
     return columns, problems
-
-
-def _output_column(header: str) -> ResultColumn | None:
-    """One of our output columns, in either language (Chinese names matched case-insensitively
-    too: "视频id" is how a user retypes "视频ID")."""
-    found = output_column_for_header(header)
-    if found is None:
-        key = header_key(header)
-        found = next((c for c in ALL_OUTPUT_COLUMNS if header_key(c.zh) == key), None)
-    return found
 
 
 def _defaults(

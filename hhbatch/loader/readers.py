@@ -39,6 +39,8 @@ class RawSheet:
     rows: list[list[Any]]  # rows[i] is sheet row i + 1
     csv_encoding: str | None = None
     csv_delimiter: str | None = None
+    # XLSX: where hhbatch marked its own result columns (see hhbatch.marks); None when unmarked.
+    marks: list[Any] | None = None
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
@@ -130,7 +132,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
             ),
             path=str(path),
         ) from err
-    return RawSheet("xlsx", name, grid)
+    from hhbatch.marks import read_marks
+
+    return RawSheet("xlsx", name, grid, marks=read_marks(path).get(name))
 
 
 def _choose_sheet(path: Path, workbook: calamine.CalamineWorkbook, wanted: str | None) -> str:

@@ -8,6 +8,7 @@ This module only decides *what the user meant* and *how to say what is wrong*.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from hhbatch.loader.normalize import (
     is_blank,
     normalize_field,
 )
-from hhbatch.output.cells import FORMULA_TRIGGERS
+from hhbatch.output.cells import FORMULA_TRIGGERS, utc_text
 
 _VERDICT_CACHE_SIZE = 50_000
 
@@ -196,6 +197,9 @@ class RowValidator:
         for index, column in self._output_columns:
             raw = cells[index] if index < width else None
             if not is_blank(raw) and column.output is not None:
+                if isinstance(raw, dt.datetime) and column.output.name == "readyAt":
+                    previous["readyAt"] = utc_text(raw)  # written as a local date-time cell
+                    continue
                 previous[column.output.name] = _unquoted(cell_text(raw))
         return ManifestRow(sheet_row, request, files, previous, problems)
 

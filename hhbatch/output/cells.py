@@ -8,6 +8,7 @@ shared by the XLSX and the CSV writer, so they live here, as small pure function
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -42,6 +43,9 @@ class OutputCell:
     value: str | int | float | None
     link: str | None = None
     fill: str | None = None  # hex RGB like "C6EFCE"
+    # The value is a point in time from the server (ISO 8601 text, e.g. readyAt), or an Excel
+    # serial already: XLSX gets a real date-time cell in local time, CSV the text as sent.
+    timestamp: bool = False
 
 
 @dataclass
@@ -210,3 +214,52 @@ def placed_cells(
             if index is None:
                 raise ValueError(f"{header!r} is not one of the columns {list(columns)}")
             yield sheet_row, index, as_cell(output)
+
+
+_ISO = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$",
+    re.IGNORECASE,
+)
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def parse_timestamp(text: str) -> dt.datetime | None:
+    """An ISO 8601 time as the API sends it (``2026-04-26T12:30:00.000Z``), as an aware datetime
+    (a time without an offset is taken as UTC, the API's zone); None when it is not one."""
+    found = _ISO.match(text or "")
+    if not found:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = dt.timezone.utc
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        return dt.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tz
+        )
+    except ValueError:
+        return None
+
+
+def local_serial(text: str) -> float | None:
+    """An API time as an Excel serial number in this machine's local time zone (Excel cells
+    have no zone: people read the time of day where they are)."""
+    moment = parse_timestamp(text)
+    if moment is None:
+        return None
+    local = moment.astimezone().replace(tzinfo=None)
+    return (local - EXCEL_EPOCH) / dt.timedelta(days=1)
+
+
+def utc_text(local: dt.datetime) -> str:
+    """A local date-time read back from a results sheet, as the API's UTC text again."""
+    moment = local.astimezone(dt.timezone.utc) if local.tzinfo is None else local
+    moment = moment.astimezone(dt.timezone.utc)
+    millis = round(moment.microsecond / 1000)
+    if millis == 1000:
+        moment, millis = moment.replace(microsecond=0) + dt.timedelta(seconds=1), 0
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"

@@ -16,7 +16,8 @@ import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from hhbatch.columns import output_column_for_header
+from hhbatch import marks
+from hhbatch.columns import ResultColumn
 from hhbatch.errors import OutputError
 from hhbatch.i18n import _
 from hhbatch.output.cells import CellLike, CellNote, csv_text, header_key, placed_cells
@@ -44,27 +45,45 @@ class CsvSheet:
         while len(self.records) < header_row:
             self.records.append([])
         header = self.records[header_row - 1]
-        self._columns: dict[str, int] = {}
+        self._headers: dict[int, str] = {}
         for index, text_ in enumerate(header, start=1):
             if text_.strip():
-                self._columns.setdefault(header_key(text_), index)
+                self._headers[index] = text_
+        # Ours only by the marks a CSV can hold: the (hhbatch) suffix, or the block with videoId.
+        self._ours: dict[int, ResultColumn] = marks.recognise(header)
         self._next_column = 1 + max(
             (_last_filled(record) for record in self.records[header_row - 1 :]), default=0
         )
 
+    def carry_from(self, dest: Path) -> None:
+        """A CSV has one sheet: there are no other sheets' results to carry over."""
+
     def column_for(self, header: str) -> int:
-        key = header_key(header)
-        if key in self._columns:
-            return self._columns[key]
-        ours = output_column_for_header(header)
-        if ours is not None:
-            for existing_key, index in self._columns.items():
-                if output_column_for_header(existing_key) == ours:
+        """Our column when recognised; a user's ``Status`` stays theirs (ours gets a suffix)."""
+        column = marks.named_column(header)
+        if column is not None:
+            for index, ours in self._ours.items():
+                if ours.name == column.name:
                     return index
+            theirs = [h for i, h in self._headers.items() if i not in self._ours]
+            clash = any(
+                marks.named_column(h) == column or header_key(h) == header_key(header)
+                for h in theirs
+            )
+            text = header + marks.SUFFIX if clash and not marks.has_suffix(header) else header
+            index = self._append(text)
+            self._ours[index] = column
+            return index
+        for index, text in self._headers.items():
+            if header_key(text) == header_key(header):
+                return index
+        return self._append(header)
+
+    def _append(self, header: str) -> int:
         index = self._next_column
         self._next_column += 1
         self._set(self.header_row, index, csv_text(header))
-        self._columns[key] = index
+        self._headers[index] = header
         return index
 
     def apply(

@@ -47,6 +47,7 @@ class SheetWriter:
         header_row: int = 1,
         csv_encoding: str = "utf-8-sig",
         csv_delimiter: str = ",",
+        dest: Path | str | None = None,
     ) -> None:
         if not isinstance(source, (str, os.PathLike)):
             manifest = source
@@ -85,14 +86,26 @@ class SheetWriter:
             self._sheet = XlsxSheet(
                 self.source, sheet_name=sheet_name, header_row=header_row, keep_vba=self.keep_vba
             )
-        # Sentences about what the copy cannot keep (pictures, unsupported Excel features).
-        self.warnings: list[str] = self._sheet.warnings
         self._fallbacks: dict[Path, Path] = {}
         self._lock = threading.Lock()
+        if dest is not None:
+            # Read the results workbook this copy will replace now, so that what cannot be
+            # carried over is known (``losses``) before anything is spent.
+            self._sheet.carry_from(self._destination(Path(dest)))
+
+    @property
+    def losses(self) -> list[str]:
+        """Sentences naming what the copy cannot keep; empty when nothing is lost. Complete
+        right after construction when ``dest`` was given (the plan shows them)."""
+        return self._sheet.warnings
+
+    @property
+    def warnings(self) -> list[str]:  # the earlier name of ``losses``
+        return self.losses
 
     @classmethod
-    def for_manifest(cls, manifest: SheetSource) -> SheetWriter:
-        return cls(manifest)
+    def for_manifest(cls, manifest: SheetSource, *, dest: Path | str | None = None) -> SheetWriter:
+        return cls(manifest, dest=dest)
 
     @property
     def suffix(self) -> str:
@@ -100,6 +113,14 @@ class SheetWriter:
         if self.format == "csv":
             return ".csv"
         return ".xlsm" if self.keep_vba else ".xlsx"
+
+    def _destination(self, dest: Path) -> Path:
+        suffix = dest.suffix.lower()
+        if suffix in SHEET_SUFFIXES and suffix != self.suffix:
+            return dest.with_suffix(self.suffix)
+        if suffix not in SHEET_SUFFIXES:  # "campaign.results" → "campaign.results.xlsx"
+            return dest.with_name(dest.name + self.suffix)
+        return dest
 
     def write(
         self,
@@ -111,15 +132,12 @@ class SheetWriter:
         """Write the copy to ``dest``; return the path actually written.
 
         The extension is corrected to the source's kind (a macro workbook saved as .xlsx would not
-        open). When ``dest`` is locked the copy lands beside it as ``name (2).ext``.
+        open). When ``dest`` is locked the copy lands beside it as ``name (2).ext``. When ``dest``
+        is an earlier results workbook, the result columns of its other sheets are carried over.
         """
-        dest = Path(dest)
-        suffix = dest.suffix.lower()
-        if suffix in SHEET_SUFFIXES and suffix != self.suffix:
-            dest = dest.with_suffix(self.suffix)
-        elif suffix not in SHEET_SUFFIXES:  # "campaign.results" → "campaign.results.xlsx"
-            dest = dest.with_name(dest.name + self.suffix)
+        dest = self._destination(Path(dest))
         with self._lock:
+            self._sheet.carry_from(dest)
             self._sheet.apply(columns, rows, notes)
             written = write_atomically(
                 dest, self._sheet.save, preferred_fallback=self._fallbacks.get(dest)
