@@ -82,6 +82,10 @@ class RunReport:
     requests: dict[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
     wrote_elsewhere: bool = False
+    # The final write of the results sheet failed (the journal still holds every result).
+    write_error: str | None = None
+    # What the results workbook could not keep (the writer's ``losses``), for the summary.
+    losses: list[str] = field(default_factory=list)
 
     @property
     def all_ready(self) -> bool:
@@ -204,14 +208,25 @@ class Batch:
         """Write the results sheet now; returns where it went (elsewhere when locked)."""
         return self._sheet_writer()()
 
+    def writer(self) -> Any:
+        """The results writer, made once: it reads the workbook and the results workbook it will
+        replace, so what cannot be kept is known before anything is spent (:meth:`losses`)."""
+        from hhbatch.output import SheetWriter
+
+        if self._writer is None:
+            self._writer = SheetWriter.for_manifest(self.manifest, dest=self.output_path)
+        return self._writer
+
+    def losses(self) -> list[str]:
+        """Sentences naming what the results workbook cannot keep (shown in the plan)."""
+        return list(self.writer().losses)
+
     def _sheet_writer(self) -> Callable[[], Path]:
         """Read the journal here (its connection belongs to this thread) and return the slow
         part, the file write, as a callable that may run in a worker thread."""
-        from hhbatch.output import STATUS_FILLS, SheetWriter
+        from hhbatch.output import STATUS_FILLS
 
-        if self._writer is None:
-            self._writer = SheetWriter.for_manifest(self.manifest)
-        writer = self._writer
+        writer = self.writer()
         columns, rows = output_cells(self.results(), self.manifest.language, STATUS_FILLS)
         self._pictures += 1
         picture = self._pictures
@@ -321,7 +336,8 @@ class Batch:
         report.timed_out = deadline is not None and time.monotonic() >= deadline
         report.polls = poller.polls
         report.requests = limiter.stats()
-        report.output_path = self._final_write(progress)
+        report.output_path = self._final_write(progress, report)
+        report.losses = self.losses()
         report.wrote_elsewhere = report.output_path != self.output_path
         report.results = self.results()
         report.counts = summarize(report.results)
@@ -347,11 +363,11 @@ class Batch:
                 progress.message(str(err))
             interval = max(MIN_REFRESH_SECONDS, (time.monotonic() - began) * REFRESH_COST_FACTOR)
 
-    def _final_write(self, progress: Progress) -> Path | None:
+    def _final_write(self, progress: Progress, report: RunReport) -> Path | None:
         try:
             written = self.write_sheet()
         except errors.OutputError as err:
-            progress.message(str(err))
+            report.write_error = str(err)  # the CLI says so and exits non-zero
             return None
         if written != self.output_path:
             progress.message(

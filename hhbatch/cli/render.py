@@ -119,7 +119,23 @@ def summary_lines(report: RunReport) -> list[str]:
         lines.append(f"  {pad(status_label(status), 18)} {count:>6}")
     if report.output_path is not None:
         lines.append(_("Results: {path}").format(path=report.output_path))
+    lines.extend(loss_lines(report.losses))
     return lines
+
+
+def loss_lines(losses: list[str]) -> list[str]:
+    """What the results workbook cannot keep: in the plan (before spending) and the summary."""
+    if not losses:
+        return []
+    return [_("The results workbook will not keep everything:"), *(f"  - {x}" for x in losses)]
+
+
+def write_error_line(report: RunReport, manifest: Path) -> str:
+    """A failed final write is never a success: where the results are, how to write them."""
+    return _(
+        "The results sheet could not be written: {reason} The results are safe in the journal; "
+        "write the sheet again with: {command}"
+    ).format(reason=report.write_error, command=resume_command(["status", str(manifest)]))
 
 
 def report_json(report: RunReport, plan: Plan) -> str:
@@ -145,6 +161,10 @@ def report_json(report: RunReport, plan: Plan) -> str:
     }
     if report.submit is not None:
         data["outOfCredits"] = report.submit.out_of_credits
+    if report.losses:
+        data["losses"] = report.losses
+    if report.write_error:
+        data["error"] = {"code": "results_not_written", "message": report.write_error}
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 

@@ -15,10 +15,12 @@ from hhbatch.cli import exitcodes
 from hhbatch.cli.render import (
     TqdmProgress,
     invalid_lines,
+    loss_lines,
     plan_lines,
     report_json,
     resume_command,
     summary_lines,
+    write_error_line,
 )
 from hhbatch.download import (
     BackgroundDownloads,
@@ -194,6 +196,8 @@ def handle(args: argparse.Namespace) -> int:
             say(line)
         for line in plan_lines(batch.plan, options.manifest, batch.manifest.sheet_name):
             say(line)
+        for line in loss_lines(batch.losses()):
+            say(line)
         if args.dry_run:
             say(_("Dry run: nothing was sent."))
             return exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK
@@ -304,11 +308,18 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
     still_running = sum(n for status, n in report.counts.items() if status not in SETTLED_STATUSES)
     resume = resume_command(_own_argv() or ["run", str(args.manifest)])
     if report.interrupted:
+        if report.write_error:
+            say(write_error_line(report, args.manifest))
         say(_("Interrupted. To continue: {command}").format(command=resume))
         return exitcodes.INTERRUPTED
     if submit is not None and submit.out_of_credits:
+        if report.write_error:
+            say(write_error_line(report, args.manifest))
         say(_("Out of credits: top up, then continue with: {command}").format(command=resume))
         return exitcodes.NO_CREDITS
+    if report.write_error:
+        say(write_error_line(report, args.manifest))
+        return exitcodes.ROWS_NOT_OK
     if still_running:
         say(
             _(

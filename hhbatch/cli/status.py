@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
-from hhbatch.cli.render import TqdmProgress, report_json, summary_lines
+from hhbatch.cli.render import TqdmProgress, report_json, summary_lines, write_error_line
 from hhbatch.cli.run import add_common_options
 from hhbatch.i18n import _
 from hhbatch.workflow import RunOptions, prepare
@@ -54,4 +54,7 @@ def handle(args: argparse.Namespace) -> int:
         else:
             for line in summary_lines(report):
                 print(line, file=sys.stderr)
+        if report.write_error:
+            print(write_error_line(report, args.manifest), file=sys.stderr)
+            return exitcodes.ROWS_NOT_OK
         return exitcodes.OK if report.all_ready else exitcodes.ROWS_NOT_OK

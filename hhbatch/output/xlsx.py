@@ -415,9 +415,13 @@ class SheetPatch:
         package = self.book.package
         self._set_widths()
         self._update_dimension()
-        rels = RelsEditor(package, self.part)
+        rels = RelsEditor(package, self.part)  # from the source's relationships, every time
         if self._rels_original is not None:
             rels.root = parse_xml(self._rels_original)
+        else:
+            rels.original = None
+            for el in list(rels.root):
+                rels.root.remove(el)
         self.notes.render(self.noted, rels, self.sheet)
         self._rebuild_hyperlinks(rels)
         data = rels.data()
