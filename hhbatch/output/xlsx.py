@@ -561,8 +561,8 @@ class XlsxSheet:
                 self.warnings.append(
                     _(
                         "{dest} holds results in sheet {sheet}, which {source} no longer has; "
-                        "they are not carried into the new copy (run on that sheet's workbook "
-                        "to write them again)."
+                        "the new copy will not include them (keep a copy of {dest} if you need "
+                        "them)."
                     ).format(dest=dest.name, sheet=repr(name), source=self.source.name)
                 )
                 continue
