@@ -181,11 +181,14 @@ class RelsEditor:
         return None
 
     def add(self, rel_type: str, target: str, *, external: bool = False) -> str:
-        taken = self.ids()
-        n = len(taken) + 1
-        while f"rId{n}" in taken:
-            n += 1
-        rel_id = f"rId{n}"
+        taken = getattr(self, "_taken", None)
+        if taken is None or len(taken) < len(self.root):  # the root was replaced or edited
+            taken = self._taken = self.ids()
+            self._next = len(taken) + 1
+        while f"rId{self._next}" in taken:
+            self._next += 1
+        rel_id = f"rId{self._next}"
+        taken.add(rel_id)
         el = etree.SubElement(self.root, f"{{{REL_NS}}}Relationship")
         el.set("Id", rel_id)
         el.set("Type", rel_type)
@@ -198,6 +201,7 @@ class RelsEditor:
         el = self.find(rel_id)
         if el is not None:
             self.root.remove(el)
+            self._taken = None  # ids are recounted (a removed id is never reused in one pass)
 
     def data(self) -> bytes:
         return serialize_xml(self.root, self.original)

@@ -123,6 +123,7 @@ class Worksheet:
             sheet_data = self.insert(etree.Element(self.q("sheetData")))
         self.sheet_data = sheet_data
         self.rows: dict[int, etree._Element] = {}
+        self._row_index: dict[int, dict[int, etree._Element]] = {}  # built per row when needed
         previous = 0
         for row in sheet_data.iterfind(self.q("row")):
             number = int(row.get("r") or previous + 1)
@@ -178,24 +179,24 @@ class Worksheet:
         row = self.row(number, create=create)
         if row is None:
             return None
-        cells = list(row.iterfind(self.q("c")))
-        for existing in reversed(cells):  # our columns are usually the last ones
-            col = parse_ref(existing.get("r", "A1"))[1]
-            if col == column:
-                return existing
-            if col < column:
-                if not create:
-                    return None
-                cell = etree.Element(self.q("c"))
-                cell.set("r", f"{column_letter(column)}{number}")
-                existing.addnext(cell)
-                self._widen_spans(row, column)
-                return cell
-        if not create:
-            return None
+        index = self._row_index.get(number)
+        if index is None:
+            index = self._row_index[number] = {
+                parse_ref(c.get("r", "A1"))[1]: c for c in row.iterfind(self.q("c"))
+            }
+        found = index.get(column)
+        if found is not None or not create:
+            return found
         cell = etree.Element(self.q("c"))
         cell.set("r", f"{column_letter(column)}{number}")
-        row.insert(0, cell)
+        later = [c for c in index if c > column]
+        if later:
+            index[min(later)].addprevious(cell)
+        elif index:
+            index[max(index)].addnext(cell)
+        else:
+            row.insert(0, cell)
+        index[column] = cell
         self._widen_spans(row, column)
         return cell
 

@@ -48,6 +48,7 @@ class StyleBook:
         self._fills: dict[str | None, int] = {}
         self._hyperlink_xf: int | None = None
         self._date_format: int | None = None
+        self._fill_of: dict[int, str | None] = {}
 
     def q(self, local: str) -> str:
         return f"{{{self.ns}}}{local}" if self.ns else local
@@ -76,6 +77,11 @@ class StyleBook:
     # --- reading ---------------------------------------------------------------------------
     def fill_rgb(self, s: int) -> str | None:
         """The solid background of format ``s`` as ``RRGGBB``, or None."""
+        if s not in self._fill_of:  # formats are only ever appended: the answer never changes
+            self._fill_of[s] = self._read_fill_rgb(s)
+        return self._fill_of[s]
+
+    def _read_fill_rgb(self, s: int) -> str | None:
         xf = self.xf(s)
         fills = self.root.find(self.q("fills"))
         if xf is None or fills is None:

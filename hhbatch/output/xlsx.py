@@ -464,7 +464,8 @@ class SheetPatch:
     def _rebuild_hyperlinks(self, rels: RelsEditor) -> None:
         """The user's links as they were, except on our cells, plus our links."""
         sheet = self.sheet
-        ours = {f"{column_letter(c)}{r}": link for (r, c), link in self.links.items()}
+        letters = {c: column_letter(c) for _r, c in self.links}
+        ours = {f"{letters[c]}{r}" for r, c in self.links}
         kept = [el for el in self._pristine_links if el.get("ref", "").upper() not in ours]
         dropped = [el for el in self._pristine_links if el.get("ref", "").upper() in ours]
         still_used = {el.get(f"{{{DOC_REL_NS}}}id") for el in kept}
@@ -477,14 +478,18 @@ class SheetPatch:
         if element is not None:
             sheet.root.remove(element)
         links = [copy.deepcopy(el) for el in kept]
-        for ref, link in sorted(ours.items(), key=lambda kv: _ref_order(kv[0])):
-            if not link:
-                continue
-            rel_id = rels.add(HYPERLINK, link, external=True)
-            new = etree.Element(sheet.q("hyperlink"))
-            new.set("ref", ref)
-            new.set(f"{{{DOC_REL_NS}}}id", rel_id)
-            links.append(new)
+        tag, rid = sheet.q("hyperlink"), f"{{{DOC_REL_NS}}}id"
+        for (row, column), link in sorted(self.links.items()):
+            if link:
+                links.append(
+                    etree.Element(
+                        tag,
+                        {
+                            "ref": f"{letters[column]}{row}",
+                            rid: rels.add(HYPERLINK, link, external=True),
+                        },
+                    )
+                )
         if links:
             element = sheet.insert(etree.Element(sheet.q("hyperlinks")))
             element.extend(links)
@@ -742,15 +747,6 @@ def _column_of(cell: etree._Element) -> int:
     for ch in letters.upper():
         index = index * 26 + ord(ch) - 64
     return index
-
-
-def _ref_order(ref: str) -> tuple[int, int]:
-    letters = "".join(ch for ch in ref if ch.isalpha())
-    digits = "".join(ch for ch in ref if ch.isdigit())
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return int(digits or 0), index
 
 
 def _set_style(cell: etree._Element, style: int) -> None:
