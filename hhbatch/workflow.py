@@ -32,7 +32,8 @@ JOURNAL_DIRNAME = ".hhbatch"
 MIN_REFRESH_SECONDS = 5.0
 REFRESH_COST_FACTOR = 20.0
 # Before the first refresh no write has been timed: guess its cost from the sheet's size, so a big
-# workbook (openpyxl: ~0.3 ms a row on a 2-core laptop) is not rewritten after only 5 s.
+# workbook (the package writer: ~0.4 ms a row on a busy 2-core machine) is not rewritten after
+# only 5 s.
 FIRST_WRITE_GUESS_SEC_PER_ROW = {".csv": 0.00003}
 FIRST_WRITE_GUESS_DEFAULT = 0.0003  # .xlsx / .xlsm
 

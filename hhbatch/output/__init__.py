@@ -1,9 +1,10 @@
 """Write a copy of the manifest with hhbatch's columns appended (results, validation errors).
 
-    writer = SheetWriter.for_manifest(manifest)        # or SheetWriter(path, format=..., ...)
+    writer = SheetWriter.for_manifest(manifest, dest=results)  # or SheetWriter(path, ...)
     actual = writer.write(dest, columns, rows, notes=())
 
-* XLSX/XLSM: the user's workbook, unchanged except for our columns and notes (openpyxl).
+* XLSX/XLSM: the user's workbook package, every part byte for byte except the few our columns
+  and notes must change (see ``xlsx``); ``losses`` names anything that cannot be kept.
 * CSV: the user's cells as text, our columns appended, UTF-8 with BOM, same delimiter.
 * Everything from the server is data, never a formula (CSV: ``'``-prefixed, see ``cells``).
 * Each write replaces the file atomically; a locked file gets a sibling ``name (2).xlsx``.

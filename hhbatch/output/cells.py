@@ -2,7 +2,7 @@
 
 Everything the API sends back (status, error messages, URLs) is *data*. A message that begins with
 ``=`` must show as that text in Excel, never run as a formula; a control character must not make
-openpyxl raise; a 100,000-character message must not exceed Excel's cell limit. These rules are
+break the XML; a 100,000-character message must not exceed Excel's cell limit. These rules are
 shared by the XLSX and the CSV writer, so they live here, as small pure functions.
 """
 
@@ -23,7 +23,7 @@ EXCEL_HYPERLINK_MAX_CHARS = 2_079
 # Integers with more digits lose precision as Excel numbers (15 significant digits).
 EXCEL_EXACT_INTEGER_LIMIT = 10**15
 
-# Characters XML 1.0 forbids (openpyxl raises IllegalCharacterError on the first group),
+# Characters XML 1.0 forbids (lxml refuses them; Excel would not open the file),
 # plus lone surrogates that cannot be encoded at all. Tab, LF and CR are legal.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 REPLACEMENT_CHARACTER = "\ufffd"
