@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
-from hhbatch import __version__, retry, spec
+from hhbatch import __version__, redact, retry, spec
 from hhbatch.errors import (
     STATUS_ERROR_CLASSES,
     ApiConnectionError,
@@ -98,41 +98,8 @@ class Video:
 
 
 # ------------------------------------------------------------------------------ secrets
-def mask_api_key(key: str) -> str:
-    """``hh_live_abcdef…1234`` → ``hh_live_…1234``: enough to tell keys apart, useless to steal."""
-    if not key:
-        return "(none)"
-    prefix = spec.API_KEY_PREFIX if key.startswith(spec.API_KEY_PREFIX) else ""
-    secret = key[len(prefix) :]
-    tail = secret[-4:] if len(secret) >= 16 else ""
-    return f"{prefix}…{tail}"
-
-
-class _Scrubber:
-    """Replaces the API key in any text that may reach a message, a log line or a repr."""
-
-    def __init__(self, key: str) -> None:
-        self._key = key
-        self._masked = mask_api_key(key)
-
-    def __call__(self, text: str) -> str:
-        if self._key and self._key in text:
-            return text.replace(self._key, self._masked)
-        return text
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        return value
-
-    def exception(self, err: BaseException) -> BaseException:
-        """Scrub an exception's args in place (it stays the ``__cause__`` of what we raise)."""
-        err.args = tuple(self(a) if isinstance(a, str) else a for a in err.args)
-        return err
+# Kept importable from here: the mask is part of how the client shows a key.
+mask_api_key = redact.mask_api_key
 
 
 # ------------------------------------------------------------------------------ the client
@@ -160,7 +127,8 @@ class ApiClient:
     ) -> None:
         self.base_url = _normalise_base_url(base_url)
         key = (api_key or "").strip()
-        self._scrub = _Scrubber(key)
+        # From here on every server string is scrubbed of the key (see hhbatch.redact).
+        redact.register_secret(key)
         if key and (not key.isascii() or any(c.isspace() for c in key)):
             raise UsageError(
                 _(
@@ -218,11 +186,19 @@ class ApiClient:
             raise ApiConnectionError(
                 "The presign answer has no uploadUrl or key; try again later.", request_sent=True
             )
+        if redact.contains_secret(upload_url):
+            # The PUT goes to another host, which must never see the key: refuse to send it.
+            raise UploadError(
+                _(
+                    "The upload URL the API gave carries your API key; it was not used, so the "
+                    "key never left for the storage host. Try again later or contact support."
+                )
+            )
         return Presign(
             upload_url=upload_url,
-            key=key,
-            public_url=_opt_str(data.get("publicUrl")),
-            kind=str(data.get("kind") or kind),
+            key=redact.redact(key),
+            public_url=_redacted(data.get("publicUrl")),
+            kind=redact.redact(str(data.get("kind") or kind)),
         )
 
     async def create_video(
@@ -246,12 +222,16 @@ class ApiClient:
             raise ApiConnectionError(
                 "The create answer carries no video id; the job may exist.", request_sent=True
             )
-        return CreatedVideo(id=video_id, status=str(data.get("status") or spec.STATUS_QUEUED))
+        status = redact.redact(str(data.get("status") or spec.STATUS_QUEUED))
+        return CreatedVideo(id=redact.redact(video_id), status=status)
 
     async def get_video(self, video_id: str) -> Video:
         """Read one job's status and, once ready, its links."""
         path = f"{spec.VIDEOS_PATH}/{quote(str(video_id), safe='')}"
         data = await self._call("GET", path, KIND_POLL, idempotent=True)
+        # Every field is server text that may reach the journal, the sheet or the terminal:
+        # scrubbed of the key here, once (an errorMessage may quote the request).
+        data = redact.redact_value(data)
         status = data.get("status")
         return Video(
             id=str(data.get("id") or video_id),
@@ -407,7 +387,7 @@ class ApiClient:
         except ValueError:
             data = None
         if isinstance(data, dict) and isinstance(data.get("error"), dict):
-            envelope = self._scrub.value(data["error"])
+            envelope = redact.redact_value(data["error"])
         where = f"{response.request.method} {response.request.url.path}"
         if envelope is not None:
             code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
@@ -419,7 +399,7 @@ class ApiClient:
             body = envelope
         else:
             code = None
-            snippet = _snippet(self._scrub(response.text))
+            snippet = _snippet(redact.redact(response.text))
             if snippet:
                 message = _("HappyHorse answered HTTP {status} to {where}: {text}").format(
                     status=status, where=where, text=snippet
@@ -453,8 +433,9 @@ class ApiClient:
 
     def _raise_connection_error(self, err: httpx.HTTPError, where: str) -> NoReturn:
         """Map an httpx failure: did the request provably never leave, or may the server have it?"""
-        self._scrub.exception(err)
-        detail = self._scrub(str(err)) or type(err).__name__
+        # The exception stays the __cause__ of what we raise: scrub its args too.
+        err.args = tuple(redact.redact(a) if isinstance(a, str) else a for a in err.args)
+        detail = redact.redact(str(err)) or type(err).__name__
         if isinstance(err, _NEVER_SENT):
             raise ApiConnectionError(
                 _("Could not connect to {url} for {where}: {detail}").format(
@@ -500,7 +481,7 @@ class ApiClient:
                 )
             ) from err
         except httpx.HTTPError as err:
-            detail = err or type(err).__name__
+            detail = redact.redact(str(err)) or type(err).__name__
             if isinstance(err, httpx.TimeoutException):
                 text = _("{where} timed out: {detail}")
             else:
@@ -514,7 +495,7 @@ class ApiClient:
             ) from err
         if response.is_success:
             return
-        text = _snippet(response.text)
+        text = _snippet(redact.redact(response.text))
         expired = response.status_code == 403 or (
             response.status_code == 400 and "expire" in text.lower()
         )
@@ -581,9 +562,14 @@ def _normalise_base_url(base_url: str) -> str:
             _(
                 "The API address {url} is not an http(s) URL; set {env} to e.g. "
                 "https://<your-domain>."
-            ).format(url=repr(base_url), env=spec.ENV_BASE_URL)
+            ).format(url=repr(redact.mask_value(base_url)), env=spec.ENV_BASE_URL)
         )
     return url
+
+
+def _redacted(value: Any) -> str | None:
+    text = _opt_str(value)
+    return None if text is None else redact.redact(text)
 
 
 def _opt_str(value: Any) -> str | None:

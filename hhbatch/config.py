@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from hhbatch import spec
+from hhbatch import redact, spec
 from hhbatch.errors import ConfigError
 from hhbatch.i18n import _
 
@@ -59,9 +59,12 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
     except FileNotFoundError as err:
         raise ConfigError(_("Config file {path} does not exist.").format(path=path)) from err
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        # A YAML error quotes the line it stopped at, which may hold a pasted key: masked.
         raise ConfigError(
-            _("Config file {path} could not be read: {error}").format(path=path, error=err)
-        ) from err
+            _("Config file {path} could not be read: {error}").format(
+                path=path, error=redact.mask_tokens(str(err))
+            )
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError(
             _("Config file {path} must be a mapping of settings, e.g. 'rate: 5'.").format(path=path)
@@ -72,11 +75,23 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
                 path=path, env=spec.ENV_API_KEY
             )
         )
-    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    pasted = _key_setting(raw)
+    if pasted is not None:
+        # Named by its setting, never shown: the file is shared with the team, the error may
+        # end up in a CI log.
+        raise ConfigError(
+            _(
+                "Config file {path} holds what looks like an API key (in {setting}); remove it "
+                "and set {env} instead."
+            ).format(path=path, setting=pasted, env=spec.ENV_API_KEY)
+        )
+    unknown = sorted(set(raw) - _KNOWN_KEYS, key=str)
     if unknown:
         raise ConfigError(
             _("Config file {path}: unknown setting {name}; known: {known}.").format(
-                path=path, name=repr(unknown[0]), known=", ".join(sorted(_KNOWN_KEYS))
+                path=path,
+                name=repr(redact.mask_value(unknown[0])),
+                known=", ".join(sorted(_KNOWN_KEYS)),
             )
         )
     config = Config(source=path)
@@ -99,7 +114,11 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
             if raw.get(name) is not None:
                 setattr(config, name, kind(raw[name]))
     except (TypeError, ValueError, AttributeError) as err:
-        raise ConfigError(_("Config file {path}: {error}").format(path=path, error=err)) from err
+        # e.g. "could not convert string to float: '<the value>'": the value is masked if it
+        # looks like a key or a token.
+        raise ConfigError(
+            _("Config file {path}: {error}").format(path=path, error=redact.mask_tokens(str(err)))
+        ) from None
     if config.rate <= 0 or config.concurrency < 1 or config.poll_interval <= 0:
         raise ConfigError(
             _("Config file {path}: rate, concurrency and poll_interval must be positive.").format(
@@ -107,3 +126,23 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
             )
         )
     return config
+
+
+def _key_setting(value: Any, where: str = "") -> str | None:
+    """The setting (e.g. ``defaults.prompt``) whose name or value looks like an API key."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            here = f"{where}.{name}" if where else str(name)
+            if redact.looks_like_api_key(name):
+                return where or _("a setting's name")
+            found = _key_setting(item, here)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for item in value:
+            found = _key_setting(item, where)
+            if found is not None:
+                return found
+        return None
+    return where if redact.looks_like_api_key(value) else None

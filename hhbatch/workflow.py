@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hhbatch import errors, spec
+from hhbatch import errors, redact, spec
 from hhbatch import journal as j
 from hhbatch.config import Config, load_config
 from hhbatch.executor import Executor, SubmitOutcome
@@ -127,7 +127,17 @@ def journal_path(manifest: Path) -> Path:
 def resolve_credentials(config: Config) -> tuple[str, str]:
     """The API key only ever comes from the environment; the base URL may come from config."""
     key = os.environ.get(spec.ENV_API_KEY, "").strip()
+    redact.register_secret(key)
     base = (os.environ.get(spec.ENV_BASE_URL, "").strip() or config.base_url or "").rstrip("/")
+    if redact.looks_like_key(base) and key.lower().startswith(("http://", "https://")):
+        # Never echo either value: one of them is the key, and this may land in a CI log.
+        raise errors.UsageError(
+            _(
+                "{key_env} holds a web address and {url_env} holds what looks like an API key: "
+                "the two are swapped. Set {key_env} to your key and {url_env} to your "
+                "HappyHorse domain."
+            ).format(key_env=spec.ENV_API_KEY, url_env=spec.ENV_BASE_URL)
+        )
     if not key:
         raise errors.MissingCredentials(
             _(
@@ -145,7 +155,7 @@ def resolve_credentials(config: Config) -> tuple[str, str]:
     if not base.startswith(("http://", "https://")):
         raise errors.UsageError(
             _("{env} must start with https:// (got {base}).").format(
-                env=spec.ENV_BASE_URL, base=repr(base)
+                env=spec.ENV_BASE_URL, base=repr(redact.mask_value(base))
             )
         )
     return base, key

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from hhbatch import __version__, i18n
+from hhbatch import __version__, i18n, redact, spec
 from hhbatch.cli import exitcodes
 from hhbatch.cli.lang import add_lang_options
 from hhbatch.errors import HhbatchError
@@ -83,6 +84,7 @@ def _make_console_safe() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _make_console_safe()
+    redact.register_secret(os.environ.get(spec.ENV_API_KEY))  # no message may ever show it
     i18n.setup(sys.argv[1:] if argv is None else argv)  # --lang, HHBATCH_LANG or the locale
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -93,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args))
     except HhbatchError as err:
-        print(f"hhbatch: {err}", file=sys.stderr)
+        print(f"hhbatch: {redact.redact(str(err))}", file=sys.stderr)
         return exitcodes.for_error(err)
     except KeyboardInterrupt:
         print(_("hhbatch: interrupted."), file=sys.stderr)
