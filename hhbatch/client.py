@@ -31,6 +31,7 @@ from hhbatch.errors import (
     ApiError,
     ApiStatusError,
     ApiTimeout,
+    InsufficientCredits,
     RateLimited,
     UploadError,
     UsageError,
@@ -142,6 +143,9 @@ class ApiClient:
         self._sleep = sleep if sleep is not None else self.limiter.sleep
         self._rng = rng if rng is not None else self.limiter.rng
         self._chunk_size = upload_chunk_size
+        # Set the instant a create is answered 402 (its head, before the body is read): no
+        # further create leaves this client, so only those already on the wire can be refused.
+        self.out_of_credits = False
 
         api_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if key:  # an empty key sends no header, so the server answers missing_api_key
@@ -153,6 +157,7 @@ class ApiClient:
             limits=POOL_LIMITS,
             transport=transport,
             follow_redirects=False,
+            event_hooks={"response": [self._saw_response]},
         )
         # No default headers beyond the User-Agent: the presigned URL is its own credential.
         self._storage = httpx.AsyncClient(
@@ -310,6 +315,12 @@ class ApiClient:
                 await self._sleep(delay)
 
     # -------------------------------------------------------------- plumbing
+    async def _saw_response(self, response: httpx.Response) -> None:
+        request = response.request
+        if response.status_code == 402 and request.method == "POST":
+            if request.url.path.endswith(spec.VIDEOS_PATH):
+                self.out_of_credits = True
+
     async def _call(
         self,
         method: str,
@@ -328,6 +339,11 @@ class ApiClient:
             await self.limiter.acquire(kind)
             if gate is not None:
                 gate.admitted()
+            if kind == KIND_CREATE and self.out_of_credits:
+                raise InsufficientCredits(
+                    _("Not sent: the account ran out of credits earlier in this run."),
+                    status_code=402,
+                )
             try:
                 return await self._send_once(method, path, json)
             except ApiError as err:
@@ -416,6 +432,8 @@ class ApiClient:
         cls = STATUS_ERROR_CLASSES.get(code or "")
         if cls is None and status == 429:
             cls = RateLimited  # a gateway's 429 without the envelope is still a 429
+        if cls is None and status == 402:
+            cls = InsufficientCredits  # 402 Payment Required means the same, whatever the body
         kwargs: dict[str, Any] = {"status_code": status, "body": body}
         if cls is None:
             cls = ApiStatusError

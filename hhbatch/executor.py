@@ -131,10 +131,10 @@ class Executor:
             self._uploads[ident] = asyncio.ensure_future(self._upload(need))
         tasks: list[asyncio.Task[None]] = []
         for rp in self.plan.to_submit:
-            if self.stop.is_set() or self._halt.is_set():
+            if self._halted():
                 break
             await self._create_slots.acquire()
-            if self.stop.is_set() or self._halt.is_set():
+            if self._halted():
                 self._create_slots.release()
                 break
             tasks.append(asyncio.ensure_future(self._submit(rp)))
@@ -202,7 +202,7 @@ class Executor:
     # --- creates -----------------------------------------------------------------------------
     async def _submit(self, rp: RowPlan) -> None:
         try:
-            if self.stop.is_set() or self._halt.is_set():
+            if self._halted():
                 return
             try:
                 keys = await self._until_halted(
@@ -222,7 +222,7 @@ class Executor:
                 self.outcome.held += 1
                 self.events.submitted(rp, "held")
                 return
-            if self.stop.is_set() or self._halt.is_set():
+            if self._halted():
                 return
             await self._create(rp, build_body(rp.row.request, keys))
         finally:
@@ -325,10 +325,13 @@ class Executor:
                 waiter.cancel()
 
     def _halted(self) -> bool:
-        return self.stop.is_set() or self._halt.is_set()
+        # The client knows of a 402 as soon as its head arrives, before the executor hears of
+        # it: a create admitted in between must not be sent.
+        credits_gone = getattr(self.client, "out_of_credits", False)
+        return self.stop.is_set() or self._halt.is_set() or credits_gone
 
     def _halt_reason(self) -> str:
-        if self.outcome.out_of_credits:
+        if self.outcome.out_of_credits or getattr(self.client, "out_of_credits", False):
             return _(NOT_SUBMITTED_CREDITS)
         if self.outcome.auth_error is not None:
             return _("Not submitted: {error}").format(error=self.outcome.auth_error)
