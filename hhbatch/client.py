@@ -317,9 +317,9 @@ class ApiClient:
     # -------------------------------------------------------------- plumbing
     async def _saw_response(self, response: httpx.Response) -> None:
         request = response.request
-        if response.status_code == 402 and request.method == "POST":
-            if request.url.path.endswith(spec.VIDEOS_PATH):
-                self.out_of_credits = True
+        create = request.method == "POST" and request.url.path.endswith(spec.VIDEOS_PATH)
+        if create and response.status_code == 402:
+            self.out_of_credits = True
 
     async def _call(
         self,
