@@ -14,6 +14,7 @@ and is not counted against the API's rate limit.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from hhbatch.errors import (
     ApiError,
     ApiStatusError,
     ApiTimeout,
+    FileChangedError,
     InsufficientCredits,
     RateLimited,
     UploadError,
@@ -255,8 +257,15 @@ class ApiClient:
         content_type: str,
         size_bytes: int,
         progress: Callable[[int], None] | None = None,
+        *,
+        sha256: str | None = None,
     ) -> None:
         """PUT the file to the presigned URL, streamed from disk, without the API key.
+
+        ``sha256``: the hash of the bytes that were validated. The bytes sent are hashed as they
+        stream; when they differ (the file was changed on disk since it was checked), the last
+        chunk is withheld, so the upload never completes, and :class:`FileChangedError` is
+        raised: the presigned key must not be used, nor recorded under the old hash.
 
         ``progress(n)`` is called with each chunk's size as it is sent; when an attempt fails (to
         be repeated here, or raised), it is called with minus the bytes that attempt reported, so
@@ -272,11 +281,12 @@ class ApiClient:
                 _("Cannot read {path}: {reason}").format(path=path, reason=err.strerror or err)
             ) from err
         if actual != size_bytes:
-            raise UploadError(
+            raise FileChangedError(
                 _(
                     "{path} is {actual} bytes but was presigned for {size}; it changed since it "
                     "was checked."
-                ).format(path=path, actual=actual, size=size_bytes)
+                ).format(path=path, actual=actual, size=size_bytes),
+                path=str(path),
             )
         headers = {"Content-Type": content_type, "Content-Length": str(size_bytes)}
         attempt = 0
@@ -289,7 +299,7 @@ class ApiClient:
                     progress(n)
 
             try:
-                await self._put_once(presign.upload_url, path, size_bytes, headers, report)
+                await self._put_once(presign.upload_url, path, size_bytes, headers, report, sha256)
                 return
             except (UploadError, asyncio.CancelledError) as err:
                 if sent[0] and progress is not None:
@@ -482,6 +492,7 @@ class ApiClient:
         size: int,
         headers: dict[str, str],
         report: Callable[[int], None],
+        sha256: str | None = None,
     ) -> None:
         where = _("upload of {file}").format(file=path.name)
         try:
@@ -489,9 +500,17 @@ class ApiClient:
                 "PUT",
                 url,
                 headers=headers,
-                content=_file_chunks(path, size, self._chunk_size, report),
+                content=_file_chunks(path, size, self._chunk_size, report, sha256),
             )
             response = await self._storage.send(request)
+        except _ChangedWhileSending as err:
+            raise FileChangedError(
+                _(
+                    "{file} changed after it was checked (its contents are not the ones that "
+                    "were validated); the upload was stopped and discarded."
+                ).format(file=path),
+                path=str(path),
+            ) from err
         except httpx.InvalidURL as err:
             raise UploadError(
                 _("{where}: the presigned URL is not usable ({error}).").format(
@@ -556,10 +575,22 @@ def _upload_retryable(err: UploadError) -> bool:
     return err.status_code >= 500 or err.status_code == 429
 
 
+class _ChangedWhileSending(Exception):
+    """The bytes read for an upload are not the bytes that were validated."""
+
+
 async def _file_chunks(
-    path: Path, size: int, chunk_size: int, report: Callable[[int], None]
+    path: Path,
+    size: int,
+    chunk_size: int,
+    report: Callable[[int], None],
+    sha256: str | None = None,
 ) -> AsyncIterator[bytes]:
-    """Read ``path`` in chunks off the event loop; exactly ``size`` bytes, never the whole file."""
+    """Read ``path`` in chunks off the event loop; exactly ``size`` bytes, never the whole file.
+
+    With ``sha256``, the bytes are hashed as they are read and the last chunk is only sent when
+    the whole matches: a file changed since validation never completes an upload."""
+    digest = hashlib.sha256() if sha256 else None
     remaining = size
     with path.open("rb") as handle:
         while remaining > 0:
@@ -567,6 +598,10 @@ async def _file_chunks(
             if not chunk:
                 raise OSError(f"{path.name} became shorter while it was being uploaded")
             remaining -= len(chunk)
+            if digest is not None:
+                digest.update(chunk)
+                if remaining == 0 and digest.hexdigest() != sha256:
+                    raise _ChangedWhileSending(path.name)
             yield chunk
             report(len(chunk))
 

@@ -12,6 +12,7 @@
         ├── ApiConnectionError        no answer; ``request_sent`` says whether the bytes left
         │   └── ApiTimeout
         ├── UploadError               the PUT to presigned storage failed
+        │   └── FileChangedError      the file is not the bytes that were validated
         └── ApiStatusError            the server answered with the error envelope
             ├── MissingApiKey / InvalidApiKey   (both AuthError)
             ├── RateLimited(retry_after)
@@ -92,6 +93,15 @@ class UploadError(ApiError):
         super().__init__(message)
         self.status_code = status_code
         self.expired = expired
+
+
+class FileChangedError(UploadError):
+    """A local file is not what was validated any more (changed on disk before or while it was
+    uploaded): the upload is discarded and the rows using it wait for the next run's check."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ApiStatusError(ApiError):

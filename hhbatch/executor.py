@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from hhbatch import errors, spec
@@ -160,6 +161,7 @@ class Executor:
                         need.content_type,
                         need.size,
                         progress=self.events.upload_progress,
+                        sha256=need.sha256,  # what was validated is what is sent, or nothing
                     )
                 except errors.UploadError as err:
                     last = err
@@ -212,6 +214,9 @@ class Executor:
                 return  # stopped while its files were uploading: _hold_unsent says why
             except errors.AuthError as err:
                 self._auth_failed(err)
+                return
+            except errors.FileChangedError as err:
+                self._hold(rp, _(FILE_CHANGED).format(file=Path(err.path).name))
                 return
             except (errors.ApiError, OSError) as err:
                 reason = _(
@@ -337,6 +342,13 @@ class Executor:
             return _("Not submitted: {error}").format(error=self.outcome.auth_error)
         return _(NOT_SUBMITTED_STOPPED)
 
+    def _hold(self, rp: RowPlan, reason: str) -> None:
+        """Not sent this run, for ``reason``; the next run takes the row again."""
+        self.outcome.upload_failures[rp.row_key or ""] = reason
+        self.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, reason)
+        self.outcome.held += 1
+        self.events.submitted(rp, "held")
+
     def _unknown(self, rp: RowPlan, what: str) -> None:
         self.journal.record_unknown(
             rp.row_key,
@@ -370,6 +382,10 @@ class Executor:
 
 NOT_SUBMITTED_CREDITS = (
     "Not submitted: the account ran out of credits. Top up, then run the same command again."
+)
+FILE_CHANGED = (
+    "Not submitted: {file} changed after it was checked, so its upload was discarded. Run again "
+    "to check and send the new version. Nothing was charged."
 )
 RETRY_WAIT = (
     "Not submitted yet: the API asked to slow down (or could not be reached); the create will "
