@@ -2,8 +2,9 @@
 
 Why content, not row numbers: users insert, delete and reorder rows between runs, and add columns.
 A row is identified by a fingerprint of what would be sent (normalised fields plus the *contents*
-of referenced files, by hash) and, for identical rows, by which occurrence it is (the 2nd row that
-asks for exactly the same video is a different video). Extra columns do not take part.
+of referenced files, by hash) and, for identical rows, by which of them it is (the 2nd row that
+asks for exactly the same video is a different video; :mod:`hhbatch.twins` decides which record
+each twin is, from sheet ids and the records' states). Extra columns do not take part.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def fingerprint(row: _RowLike) -> str:
 
 
 def row_keys(fingerprints: Iterable[str]) -> list[str]:
-    """``fingerprint#n``: the n-th row (in sheet order) asking for exactly this video."""
+    """``fingerprint#n``: the n-th row (in sheet order) asking for exactly this video, as numbered
+    when no record exists yet (:func:`hhbatch.twins.assign_row_keys` decides against a journal)."""
     seen: dict[str, int] = {}
     keys = []
     for fp in fingerprints:

@@ -15,7 +15,8 @@ from typing import Any
 
 from hhbatch import journal as j
 from hhbatch.i18n import _
-from hhbatch.identity import fingerprint, row_keys
+from hhbatch.identity import fingerprint
+from hhbatch.twins import assign_row_keys, twin_spans
 
 # Row actions.
 SUBMIT = "submit"  # will be created this run
@@ -104,7 +105,9 @@ def build_plan(
     by_video_id = {job.video_id: job for job in jobs.values() if job.video_id}
     valid_rows = [row for row in manifest.rows if row.valid]
     fps = [fingerprint(row) for row in valid_rows]
-    keys = dict(zip((id(r) for r in valid_rows), zip(row_keys(fps), fps, strict=True), strict=True))
+    # Identical rows are told apart by their sheet ids and their records' states (hhbatch.twins).
+    row_keys = assign_row_keys(valid_rows, fps, jobs, trust_sheet_ids=options.trust_sheet_ids)
+    keys = dict(zip((id(r) for r in valid_rows), zip(row_keys, fps, strict=True), strict=True))
     edited_of = _pair_edited_rows(manifest.rows, keys, jobs, options.trust_sheet_ids)
 
     plans: list[RowPlan] = []
@@ -230,9 +233,12 @@ def _pair_edited_rows(
     between two anchors replaced the charged jobs that sat between the same two anchors last
     time (the journal keeps each job's last sheet row). Equal counts pair in order; otherwise
     each earlier job pairs with the row whose prompt is most like its own, if any is close.
-    Rows carrying a video id (a results sheet) are matched by that id instead.
+    Rows carrying a video id (a results sheet) are matched by that id instead. An anchor that is
+    one of several identical rows stands for the whole stretch where its twins sat, so an edit of
+    any twin pairs with the twin's record, whichever twin kept which record.
     """
     matched = {key for key, _ in keys.values() if key in jobs}
+    spans = twin_spans(jobs.values())
     orphans = sorted(
         (
             job
@@ -247,7 +253,7 @@ def _pair_edited_rows(
     pairs: dict[int, j.JobRecord] = {}
     used: set[str] = set()
     gap: list[Any] = []
-    low = 0
+    low: float = 0
 
     def close_gap(high: float) -> None:
         if not gap:
@@ -283,8 +289,9 @@ def _pair_edited_rows(
             continue
         if job.sheet_row is None:
             continue
-        close_gap(job.sheet_row)
-        gap, low = [], job.sheet_row
+        first, last = spans.get(job.fingerprint, (job.sheet_row, job.sheet_row))
+        close_gap(last + 0.5 if job.fingerprint in spans else job.sheet_row)
+        gap, low = [], first - 0.5 if job.fingerprint in spans else job.sheet_row
     close_gap(float("inf"))
     return pairs
 
