@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from hhbatch import redact, spec
+from hhbatch.caps import parse_prices
 from hhbatch.errors import ConfigError
 from hhbatch.i18n import _
 
@@ -30,6 +31,12 @@ class Config:
     concurrency: int = 8
     poll_interval: float = 5.0
     megabyte: int = spec.MEGABYTE
+    # Spend caps for one run (hhbatch.caps); the --max-* options override them.
+    max_videos: int | None = None
+    max_seconds: int | None = None
+    max_credits: float | None = None
+    # The user's prices, credits per second of video by resolution (the API page has none).
+    credits_per_second: dict[str, float] = field(default_factory=dict)
     source: Path | None = None  # the file it came from, if any
 
 
@@ -42,6 +49,10 @@ _KNOWN_KEYS = {
     "concurrency",
     "poll_interval",
     "megabyte",
+    "max_videos",
+    "max_seconds",
+    "max_credits",
+    "credits_per_second",
 }
 
 
@@ -113,6 +124,18 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
         ):
             if raw.get(name) is not None:
                 setattr(config, name, kind(raw[name]))
+        for name, kind in (("max_videos", int), ("max_seconds", int), ("max_credits", float)):
+            if raw.get(name) is not None:
+                value = kind(raw[name])
+                if isinstance(raw[name], bool) or value <= 0:
+                    raise ValueError(
+                        _("{name} must be a number above 0 (remove it for no cap).").format(
+                            name=name
+                        )
+                    )
+                setattr(config, name, value)
+        if raw.get("credits_per_second") is not None:
+            config.credits_per_second = parse_prices(raw["credits_per_second"])
     except (TypeError, ValueError, AttributeError) as err:
         # e.g. "could not convert string to float: '<the value>'": the value is masked if it
         # looks like a key or a token.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import journal as j
+from hhbatch.caps import Spend, SpendCaps, apply_caps
 from hhbatch.i18n import _
 from hhbatch.identity import fingerprint
 from hhbatch.twins import assign_row_keys, twin_spans
@@ -61,6 +62,7 @@ class Plan:
     uploads: list[UploadNeed] = field(default_factory=list)
     uploads_reused: int = 0  # distinct files needed but already uploaded by an earlier run
     recovered_unknown: int = 0  # rows found mid-create from a crashed run
+    spend: Spend | None = None  # what the submitted rows spend; rows a cap held back
 
     def by_action(self, action: str) -> list[RowPlan]:
         return [r for r in self.rows if r.action == action]
@@ -91,6 +93,8 @@ class PlanOptions:
     resubmit_unknown: bool = False
     resubmit_edited: bool = False
     limit: int | None = None
+    caps: SpendCaps = field(default_factory=SpendCaps)  # hhbatch.caps: --max-videos/seconds/credits
+    prices: dict[str, float] | None = None  # credits per second by resolution (hhbatch.yaml)
     # Video ids already in a results sheet are trusted (polled, never recreated) unless the run
     # is against a fresh sandbox, whose ids die with it.
     trust_sheet_ids: bool = True
@@ -132,7 +136,8 @@ def build_plan(
         plans.append(_matched(row, key, fp, job, options))
 
     _apply_limit(plans, options.limit)
-    plan = Plan(plans, recovered_unknown=recovered)
+    spend = apply_caps(plans, options.caps, options.prices)
+    plan = Plan(plans, recovered_unknown=recovered, spend=spend)
     _plan_uploads(plan, journal)
     return plan
 

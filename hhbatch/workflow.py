@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from hhbatch import errors, redact, spec
 from hhbatch import journal as j
+from hhbatch.caps import SpendCaps
 from hhbatch.config import Config, load_config
 from hhbatch.executor import Executor, SubmitOutcome
 from hhbatch.i18n import _
@@ -66,6 +67,9 @@ class RunOptions:
     wait: bool = True
     wait_timeout: float | None = None
     limit: int | None = None
+    max_videos: int | None = None  # spend caps (hhbatch.caps); None: hhbatch.yaml's, if any
+    max_seconds: int | None = None
+    max_credits: float | None = None
     retry_failed: bool = False
     resubmit_unknown: bool = False
     resubmit_edited: bool = False
@@ -432,6 +436,8 @@ def prepare(
                 resubmit_unknown=options.resubmit_unknown,
                 resubmit_edited=options.resubmit_edited,
                 limit=options.limit,
+                caps=spend_caps(options, config),
+                prices=config.credits_per_second or None,
                 trust_sheet_ids=not options.sandbox,
             ),
             recovered=len(recovered),
@@ -443,6 +449,19 @@ def prepare(
         stack.close()
         raise
     return Batch(options, config, manifest, journal, plan, base_url, api_key, stack)
+
+
+def spend_caps(options: RunOptions, config: Config) -> SpendCaps:
+    """The caps of this run: each --max-* option, else the same setting in hhbatch.yaml."""
+
+    def pick(option: Any, setting: Any) -> Any:
+        return option if option is not None else setting
+
+    return SpendCaps(
+        max_videos=pick(options.max_videos, config.max_videos),
+        max_seconds=pick(options.max_seconds, config.max_seconds),
+        max_credits=pick(options.max_credits, config.max_credits),
+    )
 
 
 def _start_sandbox(stack: ExitStack) -> tuple[str, str, Path]:

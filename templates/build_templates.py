@@ -283,6 +283,16 @@ def yaml_text() -> str:
         "# if your HappyHorse support confirms binary megabytes).",
         f"# megabyte: {defaults.megabyte}",
         "",
+        "# Spend caps for one run (--max-videos, --max-seconds and --max-credits override them):",
+        "# rows past a cap wait for the next run, and the plan says how many.",
+        "# max_videos: 50",
+        "# max_seconds: 300          # total durationSec of the videos created in one run",
+        "# max_credits: 500          # needs credits_per_second below",
+        "",
+        "# Your prices in credits per second of video, by resolution (the API page lists none:",
+        "# these are example numbers, put your plan's). The plan then shows the estimated credits.",
+        "# credits_per_second: {720p: 1, 1080p: 2}",
+        "",
     ]
     return "\n".join(lines)
 

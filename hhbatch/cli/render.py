@@ -13,6 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from hhbatch import caps
 from hhbatch import plan as p
 from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
@@ -38,7 +39,7 @@ def pad(text: str, width: int) -> str:
     return text + " " * max(0, width - display_width(text))
 
 
-def _plan_line(label: str, count: int, extra: str = "") -> str:
+def _plan_line(label: str, count: int | str, extra: str = "") -> str:
     line = f"  {pad(label, 25)} {count:>6}"
     return f"{line}   {extra}" if extra else line
 
@@ -73,9 +74,12 @@ def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
         (p.EDITED, _("skipped, edited after"), _("--resubmit-edited submits the edited rows")),
         (p.LATER, _("left for a later run"), _("because of --limit")),
     ]
+    capped = plan.spend.capped if plan.spend else 0
+    counts[p.LATER] = counts.get(p.LATER, 0) - capped  # rows a spend cap held back: below
     for action, label, hint in skipped:
         if counts.get(action):
             lines.append(_plan_line(label, counts[action], _("({hint})").format(hint=hint)))
+    lines.extend(caps.plan_lines(plan.spend, _plan_line))
     if plan.recovered_unknown:
         lines.append(
             "  "
@@ -159,6 +163,8 @@ def report_json(report: RunReport, plan: Plan) -> str:
             for row, r in sorted(report.results.items())
         ],
     }
+    if plan.spend is not None:
+        data["spend"] = caps.to_json(plan.spend)
     if report.submit is not None:
         data["outOfCredits"] = report.submit.out_of_credits
     if report.losses:

@@ -109,6 +109,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--limit", type=_positive_int, metavar="N", help=_("submit only the first N rows this run")
     )
+    add_cap_options(parser)
     parser.add_argument(
         "--retry-failed", action="store_true", help=_("submit again rows that failed before")
     )
@@ -141,6 +142,28 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help=_("settings file (default hhbatch.yaml beside it)"),
+    )
+
+
+def add_cap_options(parser: argparse.ArgumentParser) -> None:
+    """Spend caps for one run (also max_videos / max_seconds / max_credits in hhbatch.yaml)."""
+    parser.add_argument(
+        "--max-videos",
+        type=_positive_int,
+        metavar="N",
+        help=_("create at most N videos this run; the rest wait for the next run"),
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=_positive_int,
+        metavar="S",
+        help=_("create at most S seconds of video (total durationSec) this run"),
+    )
+    parser.add_argument(
+        "--max-credits",
+        type=_positive_float,
+        metavar="C",
+        help=_("spend at most C credits this run (needs credits_per_second in hhbatch.yaml)"),
     )
 
 
@@ -185,6 +208,9 @@ def handle(args: argparse.Namespace) -> int:
         wait=not args.no_wait,
         wait_timeout=args.wait_timeout,
         limit=args.limit,
+        max_videos=args.max_videos,
+        max_seconds=args.max_seconds,
+        max_credits=args.max_credits,
         retry_failed=args.retry_failed,
         resubmit_unknown=args.resubmit_unknown,
         resubmit_edited=args.resubmit_edited,
