@@ -75,7 +75,7 @@ def apply_caps(
     ``max_credits`` without a price for every resolution it would have to count."""
     plans = list(plans)
     submitting = [rp for rp in plans if rp.action == SUBMIT]
-    if caps.max_credits is not None:
+    if caps.max_credits is not None and submitting:
         _require_prices(submitting, prices)
     spend = Spend(caps=caps, priced=bool(prices))
     credits = 0.0

@@ -142,6 +142,13 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
         raise ConfigError(
             _("Config file {path}: {error}").format(path=path, error=redact.mask_tokens(str(err)))
         ) from None
+    if config.max_credits is not None and not config.credits_per_second:
+        raise ConfigError(
+            _(
+                "Config file {path}: max_credits needs your prices as credits_per_second "
+                "(credits per second of video for 720p and 1080p); the API page lists none."
+            ).format(path=path)
+        )
     if config.rate <= 0 or config.concurrency < 1 or config.poll_interval <= 0:
         raise ConfigError(
             _("Config file {path}: rate, concurrency and poll_interval must be positive.").format(

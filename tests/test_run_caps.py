@@ -109,7 +109,13 @@ def test_max_credits_without_prices_is_refused_before_anything_is_sent(
 
 @pytest.mark.parametrize(
     "text",
-    ["max_videos: 0\n", "max_seconds: -5\n", "credits_per_second: {4k: 3}\n", "max_credits: x\n"],
+    [
+        "max_videos: 0\n",
+        "max_seconds: -5\n",
+        "credits_per_second: {4k: 3}\n",
+        "max_credits: x\n",
+        "max_credits: 100\n",  # without prices
+    ],
 )
 def test_bad_caps_in_hhbatch_yaml_are_config_errors(
     cli: Cli, sandbox: Sandbox, tmp_path: Path, text: str
