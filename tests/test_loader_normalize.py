@@ -148,3 +148,23 @@ def test_excel_stored_values_end_to_end(tmp_path: Path) -> None:
         {"prompt": "A bird sings", "durationSec": 4, "aspectRatio": "16:9", "resolution": "720p"},
     ]
     assert type(manifest.rows[0].request["durationSec"]) is int
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("04:09:00 PM", "16:9"),  # LibreOffice, "detect special numbers", saved as CSV
+        ("01:01:00 AM", "1:1"),
+        ("09:16:00 AM", "9:16"),
+        ("4:09 pm", "16:9"),
+        ("下午04:09:00", "16:9"),  # Chinese locale
+        ("午後4:09:00", "16:9"),  # Japanese locale
+    ],
+)
+def test_twelve_hour_times_are_aspect_ratios(typed: str, meant: str) -> None:
+    assert normalize_field("aspectRatio", typed) == meant
+
+
+@pytest.mark.parametrize("typed", ["13:09:00 PM", "PM 4:09 PM", "04:09:30 PM"])
+def test_other_times_are_left_for_the_verdict(typed: str) -> None:
+    assert normalize_field("aspectRatio", typed) not in ("16:9", "4:9")

@@ -26,6 +26,15 @@ _INVISIBLE = "\u200b\ufeff"
 _NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 _DURATION_UNIT = re.compile(r"^(.*?)\s*(?:s|sec|secs|second|seconds|秒|秒钟)$", re.IGNORECASE)
 _RATIO_TEXT = re.compile(r"^(\d{1,2})\s*[:/xX×]\s*(\d{1,2})(?::00(?:\.0+)?)?$")
+# A time on a 12-hour clock, as LibreOffice's "detect special numbers" saves 16:9 ("04:09:00 PM")
+# and Chinese/Japanese locales write it ("下午04:09:00", "午後4:09:00").
+_MORNING = ("am", "a.m.", "上午", "午前")
+_AFTERNOON = ("pm", "p.m.", "下午", "午後")
+_TWELVE_HOUR = re.compile(
+    r"^(?P<before>am|a\.m\.|pm|p\.m\.|上午|下午|午前|午後)?\s*(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"(?::00(?:\.0+)?)?\s*(?P<after>am|a\.m\.|pm|p\.m\.|上午|下午|午前|午後)?$",
+    re.IGNORECASE,
+)
 _MINUTES_PER_DAY = 24 * 60
 
 
@@ -111,8 +120,25 @@ def to_number(value: Any, *, integer: bool, unit: re.Pattern[str] | None = None)
     return number
 
 
+def _twelve_hour(text: str) -> tuple[int, int] | None:
+    """``04:09:00 PM`` → (16, 9); ``01:01:00 AM`` → (1, 1); None when not a 12-hour time."""
+    match = _TWELVE_HOUR.match(text)
+    if match is None or bool(match["before"]) == bool(match["after"]):
+        return None
+    marker = (match["before"] or match["after"]).lower()
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if not 1 <= hour <= 12:
+        return None
+    if marker in _AFTERNOON and hour != 12:
+        hour += 12
+    elif marker in _MORNING and hour == 12:
+        hour = 0
+    return hour, minute
+
+
 def aspect_ratio_text(value: Any) -> Any:
-    """``16:9`` however Excel stored it (time, timedelta, day fraction, "16:09:00") → "16:9"."""
+    """``16:9`` however a spreadsheet stored it (time, timedelta, day fraction, "16:09:00",
+    "04:09:00 PM") → "16:9"."""
     hours_minutes: tuple[int, int] | None = None
     if isinstance(value, (dt.datetime, dt.time)):
         if value.second == 0 and value.microsecond == 0:
@@ -131,7 +157,9 @@ def aspect_ratio_text(value: Any) -> Any:
         if match:
             hours_minutes = (int(match.group(1)), int(match.group(2)))
         else:
-            return text
+            hours_minutes = _twelve_hour(text)
+            if hours_minutes is None:
+                return text
     if hours_minutes is None:
         return value
     return f"{hours_minutes[0]}:{hours_minutes[1]}"
