@@ -5,6 +5,7 @@ Looked up beside the manifest unless ``--config`` names a file. Every key is opt
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class Config:
     max_credits: float | None = None
     # The user's prices, credits per second of video by resolution (the API page has none).
     credits_per_second: dict[str, float] = field(default_factory=dict)
+    # Text encoding of a CSV/TXT manifest (e.g. cp1252, gbk) when detection cannot tell.
+    encoding: str | None = None
     source: Path | None = None  # the file it came from, if any
 
 
@@ -53,6 +56,7 @@ _KNOWN_KEYS = {
     "max_seconds",
     "max_credits",
     "credits_per_second",
+    "encoding",
 }
 
 
@@ -116,6 +120,18 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
         }
         if raw.get("sheet") is not None:
             config.sheet = str(raw["sheet"])
+        if raw.get("encoding") is not None:
+            config.encoding = str(raw["encoding"]).strip()
+            try:
+                codecs.lookup(config.encoding)
+                b"a".decode(config.encoding, "ignore")  # 'base64' is a codec, not a text encoding
+            except LookupError:
+                raise ConfigError(
+                    _(
+                        "Config file {path}: encoding {name} is not a text encoding Python knows; "
+                        "use e.g. cp1252, gbk, big5, shift_jis or utf-8."
+                    ).format(path=path, name=repr(config.encoding))
+                ) from None
         for name, kind in (
             ("rate", float),
             ("concurrency", int),

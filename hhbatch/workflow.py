@@ -35,7 +35,7 @@ REFRESH_COST_FACTOR = 20.0
 # Before the first refresh no write has been timed: guess its cost from the sheet's size, so a big
 # workbook (the package writer: ~0.4 ms a row on a busy 2-core machine) is not rewritten after
 # only 5 s.
-FIRST_WRITE_GUESS_SEC_PER_ROW = {".csv": 0.00003}
+FIRST_WRITE_GUESS_SEC_PER_ROW = {".csv": 0.00003, ".tsv": 0.00003, ".txt": 0.00003}
 FIRST_WRITE_GUESS_DEFAULT = 0.0003  # .xlsx / .xlsm
 
 
@@ -73,6 +73,7 @@ class RunOptions:
     retry_failed: bool = False
     resubmit_unknown: bool = False
     resubmit_edited: bool = False
+    encoding: str | None = None  # --encoding: a CSV/TXT manifest's text encoding
 
 
 @dataclass
@@ -104,10 +105,14 @@ def batch_name(manifest: Path) -> str:
     return stem[: -len(RESULTS_SUFFIX)] if stem.endswith(RESULTS_SUFFIX) else stem
 
 
+# The results file of each kind of manifest: text files get their own kind back, workbooks an
+# .xlsx (an .xlsm keeps its macros; .ods/.xls get an .xlsx copy of their values).
+RESULT_SUFFIXES = {".csv": ".csv", ".tsv": ".tsv", ".txt": ".txt", ".xlsm": ".xlsm"}
+SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods")
+
+
 def default_output_path(manifest: Path) -> Path:
-    suffix = ".csv" if manifest.suffix.lower() == ".csv" else manifest.suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".xlsm"):
-        suffix = ".xlsx"
+    suffix = RESULT_SUFFIXES.get(manifest.suffix.lower(), ".xlsx")
     return manifest.with_name(batch_name(manifest) + RESULTS_SUFFIX + suffix)
 
 
@@ -119,7 +124,7 @@ def results_path_for(manifest: Path, out: Path | None) -> Path:
     if out is None:
         return default
     out = Path(out)
-    if out.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
+    if out.suffix.lower() in SHEET_SUFFIXES:
         return out.with_suffix(default.suffix)
     return out.with_name(out.name + default.suffix)
 
@@ -410,7 +415,12 @@ def prepare(
             _("{path} does not exist or is not a file.").format(path=manifest_path)
         )
     config = load_config(options.config_path, manifest_path)
-    manifest = loader(manifest_path, sheet=options.sheet or config.sheet, config=config)
+    manifest = loader(
+        manifest_path,
+        sheet=options.sheet or config.sheet,
+        config=config,
+        encoding=options.encoding or config.encoding,
+    )
     sheet_errors = [problem.message for problem in manifest.problems if problem.is_error]
     if sheet_errors:
         raise errors.ManifestError(" ".join(sheet_errors), path=str(manifest_path))

@@ -39,7 +39,9 @@ def register(subparsers: Any) -> None:
         epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
+    parser.add_argument(
+        "manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.ods/.xls/.csv/.txt")
+    )
     parser.add_argument(
         "--to", type=Path, metavar="DIR", help=_("folder for the files (default <name>_videos)")
     )
@@ -87,7 +89,11 @@ class TqdmDownload:
 
 def handle(args: argparse.Namespace) -> int:
     options = RunOptions(
-        manifest=args.manifest, out=args.out, sheet=args.sheet, config_path=args.config
+        manifest=args.manifest,
+        out=args.out,
+        sheet=args.sheet,
+        config_path=args.config,
+        encoding=args.encoding,
     )
     with prepare(options, require_credentials=False) as batch:
         progress = TqdmDownload(len(batch.plan.rows))

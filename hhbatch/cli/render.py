@@ -238,3 +238,60 @@ class TqdmProgress:
     def close(self) -> None:
         for bar in (self._upload_bar, self._submit_bar, self._finish_bar):
             bar.close()
+
+
+_PROMPT_SHOWN = 80  # characters of the sample prompt in the plan
+
+
+def source_lines(manifest: Any, losses: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """How the manifest was read, before anything is spent: a text file's encoding and one
+    prompt exactly as it will be sent (mojibake shows here, not on the invoice), then what the
+    results copy cannot keep."""
+    from hhbatch.loader.encoding import BOM, CERTAIN, DETECTED, GIVEN, label
+
+    lines = []
+    if manifest.format == "csv" and manifest.csv_encoding:
+        how = {
+            GIVEN: _("as given by --encoding or hhbatch.yaml"),
+            BOM: _("marked in the file"),
+            CERTAIN: _("certain"),
+            DETECTED: _("detected"),
+        }.get(manifest.csv_encoding_how or "", "")
+        lines.append(
+            "  "
+            + _("text encoding: {encoding}, {how}").format(
+                encoding=label(manifest.csv_encoding), how=how
+            )
+        )
+        sample = _sample_prompt(manifest.rows)
+        if sample is not None:
+            row, text = sample
+            if len(text) > _PROMPT_SHOWN:
+                text = text[: _PROMPT_SHOWN - 1] + "…"
+            lines.append(
+                "  " + _("prompt of row {row} as read: {prompt}").format(row=row, prompt=text)
+            )
+            if manifest.csv_encoding_how == DETECTED:
+                lines.append(
+                    "  "
+                    + _(
+                        "If its letters look wrong, send nothing: run again with the file's "
+                        "encoding, e.g. --encoding cp1252 or --encoding gbk."
+                    )
+                )
+    lines.extend("  " + loss for loss in losses)
+    return lines
+
+
+def _sample_prompt(rows: list[Any]) -> tuple[int, str] | None:
+    """The first prompt with non-ASCII letters (where a wrong encoding shows), else the first."""
+    first = None
+    for row in rows:
+        text = row.request.get("prompt")
+        if not isinstance(text, str) or not text:
+            continue
+        if not text.isascii():
+            return row.sheet_row, text
+        if first is None:
+            first = (row.sheet_row, text)
+    return first

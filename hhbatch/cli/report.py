@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
+from hhbatch.cli.run import add_encoding_option
 from hhbatch.i18n import _
 from hhbatch.report import write_report
 from hhbatch.workflow import RunOptions, prepare
@@ -36,7 +37,9 @@ def register(subparsers: Any) -> None:
         epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
+    parser.add_argument(
+        "manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.ods/.xls/.csv/.txt")
+    )
     parser.add_argument(
         "--out", type=Path, metavar="PATH", help=_("the HTML file (default <name>.report.html)")
     )
@@ -51,11 +54,14 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help=_("settings file (default hhbatch.yaml beside it)"),
     )
+    add_encoding_option(parser)
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    options = RunOptions(manifest=args.manifest, sheet=args.sheet, config_path=args.config)
+    options = RunOptions(
+        manifest=args.manifest, sheet=args.sheet, config_path=args.config, encoding=args.encoding
+    )
     with prepare(options, require_credentials=False) as batch:
         path, cards = write_report(batch, args.out, args.videos)
     print(_("Wrote {path} ({rows} row(s)).").format(path=path, rows=len(cards)), file=sys.stderr)

@@ -19,6 +19,7 @@ from hhbatch.cli.render import (
     plan_lines,
     report_json,
     resume_command,
+    source_lines,
     summary_lines,
     write_error_line,
 )
@@ -33,13 +34,15 @@ from hhbatch.reconciler import SETTLED_STATUSES
 from hhbatch.workflow import Batch, RunOptions, prepare
 
 DESCRIPTION = """\
-Create one video per row of MANIFEST (.xlsx, .xlsm or .csv) and write the results sheet.
+Create one video per row of MANIFEST (.xlsx, .xlsm, .ods, .xls, .csv, .tsv or .txt) and write
+the results sheet.
 
 Every row is checked first; then hhbatch shows a plan (videos to create, seconds of video,
 files to upload) and asks before spending credits. It uploads each distinct file once, submits
 under the API's rate limit, waits for the videos and writes status, videoId, videoUrl,
-thumbnailUrl, readyAt and error into <name>.results.xlsx (or .csv) beside the manifest,
-refreshing it as it goes.
+thumbnailUrl, readyAt and error into <name>.results.xlsx (.csv/.tsv/.txt for a text
+manifest) beside the manifest, refreshing it as it goes. The text encoding of a CSV/TXT
+file is detected; when it cannot be told for sure, hhbatch asks for --encoding.
 
 Safe to stop and rerun: run the same command again (on the manifest or on the results sheet)
 to continue. Nothing is ever created twice: a row whose create request got no answer is marked
@@ -51,6 +54,7 @@ examples:
   hhbatch run campaign.xlsx --dry-run        show the plan, send nothing
   hhbatch run campaign.xlsx --limit 5        try five rows first; the next run does the rest
   hhbatch run campaign.xlsx --yes            no question (scripts, scheduled jobs)
+  hhbatch run campaign.csv --encoding cp1252 a CSV saved by Excel on Western Windows
   hhbatch run samples/campaign.xlsx --sandbox --yes   everything against a local fake server
 
 credentials: HAPPYHORSE_API_KEY (required) and HAPPYHORSE_BASE_URL (or base_url in hhbatch.yaml).
@@ -72,7 +76,9 @@ def register(subparsers: Any) -> None:
         epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
+    parser.add_argument(
+        "manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.ods/.xls/.csv/.txt")
+    )
     add_common_options(parser)
     parser.add_argument("--yes", "-y", action="store_true", help=_("do not ask before spending"))
     parser.add_argument(
@@ -143,6 +149,33 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=_("settings file (default hhbatch.yaml beside it)"),
     )
+    add_encoding_option(parser)
+
+
+def add_encoding_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        type=encoding_name,
+        metavar="NAME",
+        help=_(
+            "text encoding of a CSV/TXT manifest when detection cannot tell "
+            "(e.g. cp1252, gbk, big5, shift_jis, utf-8; or 'encoding:' in hhbatch.yaml)"
+        ),
+    )
+
+
+def encoding_name(text: str) -> str:
+    """An encoding Python can decode text with; anything else is a usage error (exit 2)."""
+    from hhbatch.loader.encoding import check_encoding_name
+
+    try:
+        return check_encoding_name(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            _(
+                "{name} is not a text encoding; use e.g. cp1252, gbk, big5, shift_jis or utf-8"
+            ).format(name=repr(text))
+        ) from None
 
 
 def add_cap_options(parser: argparse.ArgumentParser) -> None:
@@ -214,6 +247,7 @@ def handle(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed,
         resubmit_unknown=args.resubmit_unknown,
         resubmit_edited=args.resubmit_edited,
+        encoding=args.encoding,
     )
     with prepare(options, require_credentials=not args.dry_run) as batch:
         for warning in batch.manifest.problems:
@@ -222,7 +256,7 @@ def handle(args: argparse.Namespace) -> int:
             say(line)
         for line in plan_lines(batch.plan, options.manifest, batch.manifest.sheet_name):
             say(line)
-        for line in loss_lines(batch.losses()):
+        for line in [*source_lines(batch.manifest), *loss_lines(batch.losses())]:
             say(line)
         if args.dry_run:
             say(_("Dry run: nothing was sent."))

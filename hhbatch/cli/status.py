@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
         epilog=_(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.csv"))
+    parser.add_argument(
+        "manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.ods/.xls/.csv/.txt")
+    )
     add_common_options(parser)
     parser.add_argument("--json", action="store_true", help=_("print the summary as JSON"))
     parser.set_defaults(func=handle)
@@ -41,7 +43,11 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     options = RunOptions(
-        manifest=args.manifest, out=args.out, sheet=args.sheet, config_path=args.config
+        manifest=args.manifest,
+        out=args.out,
+        sheet=args.sheet,
+        config_path=args.config,
+        encoding=args.encoding,
     )
     with prepare(options) as batch:
         progress = TqdmProgress(batch.plan, submitting=False)

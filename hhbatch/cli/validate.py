@@ -16,6 +16,8 @@ from typing import Any
 
 from hhbatch import spec
 from hhbatch.cli import exitcodes
+from hhbatch.cli.render import source_lines
+from hhbatch.cli.run import add_encoding_option
 from hhbatch.columns import VALIDATION_COLUMN, header_for
 from hhbatch.config import CONFIG_FILENAME, load_config
 from hhbatch.errors import UsageError
@@ -135,6 +137,7 @@ def manifest_format_help() -> str:
 EPILOG_EXAMPLES = """
 examples:
   hhbatch validate campaign.xlsx
+  hhbatch validate campaign.csv --encoding cp1252
   hhbatch validate campaign.xlsx --sheet "May launch" --out checked.xlsx
   hhbatch validate campaign.csv --json
 
@@ -157,7 +160,9 @@ def register(subparsers: Any) -> None:
         epilog=manifest_format_help() + "\n" + _(EPILOG_EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST", help=_(".xlsx, .xlsm or .csv"))
+    parser.add_argument(
+        "manifest", type=Path, metavar="MANIFEST", help=_(".xlsx, .xlsm, .ods, .xls, .csv or .txt")
+    )
     parser.add_argument("--sheet", metavar="NAME", help=_("sheet to read (default: first visible)"))
     parser.add_argument(
         "--config",
@@ -173,6 +178,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help=_("write a copy of the sheet with an error column and the bad cells highlighted"),
     )
+    add_encoding_option(parser)
     parser.add_argument("--json", action="store_true", help=_("print the report as JSON"))
     parser.set_defaults(func=handler)
 
@@ -181,18 +187,26 @@ def handler(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.manifest)
     if args.out is not None and args.out.resolve() == args.manifest.resolve():
         raise UsageError(_("--out must name a new file; hhbatch never overwrites your manifest."))
-    manifest = load_manifest(args.manifest, sheet=args.sheet, config=config)
+    manifest = load_manifest(args.manifest, sheet=args.sheet, config=config, encoding=args.encoding)
     summary = summarize(manifest)
-    written = write_annotated(manifest, args.out) if args.out is not None else None
+    losses: list[str] = []
+    written = None
+    if args.out is not None:
+        written, losses = write_annotated(manifest, args.out)
     if args.json:
-        print(json.dumps(report_dict(manifest, summary, written), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                report_dict(manifest, summary, written, losses), ensure_ascii=False, indent=2
+            )
+        )
     else:
-        print(render_text(manifest, summary, written))
+        print(render_text(manifest, summary, written, losses))
     return exitcodes.OK if manifest.valid else exitcodes.ROWS_NOT_OK
 
 
-def write_annotated(manifest: Manifest, dest: Path) -> Path:
-    """A copy of the sheet: one error column, and each bad cell filled and commented."""
+def write_annotated(manifest: Manifest, dest: Path) -> tuple[Path, list[str]]:
+    """A copy of the sheet: one error column, and each bad cell filled and commented; and the
+    sentences naming what the copy could not keep."""
     from hhbatch.output import CellNote, OutputCell, SheetWriter
 
     header = header_for(VALIDATION_COLUMN, manifest.language)
@@ -206,10 +220,13 @@ def write_annotated(manifest: Manifest, dest: Path) -> Path:
             letter = (problem.cell or "").rstrip("0123456789")
             if letter in index_of:
                 notes.append(CellNote(row.sheet_row, index_of[letter], problem.message))
-    return SheetWriter(manifest).write(dest, [header], rows, notes)
+    writer = SheetWriter(manifest)
+    return writer.write(dest, [header], rows, notes), list(getattr(writer, "losses", []))
 
 
-def report_dict(manifest: Manifest, summary: Summary, written: Path | None) -> dict[str, Any]:
+def report_dict(
+    manifest: Manifest, summary: Summary, written: Path | None, losses: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "manifest": {
             "path": str(manifest.path),
@@ -218,6 +235,7 @@ def report_dict(manifest: Manifest, summary: Summary, written: Path | None) -> d
             "headerRow": manifest.header_row,
             "language": manifest.language,
             "csvEncoding": manifest.csv_encoding,
+            "csvEncodingHow": manifest.csv_encoding_how,
             "csvDelimiter": manifest.csv_delimiter,
             "columns": [
                 {
@@ -233,6 +251,7 @@ def report_dict(manifest: Manifest, summary: Summary, written: Path | None) -> d
         "problems": [p.to_dict() for p in manifest.all_problems()],
         "summary": summary.to_dict(),
         "output": str(written) if written is not None else None,
+        "losses": list(losses or []),
     }
 
 
@@ -257,7 +276,9 @@ def _videos(count: int) -> str:
     return _counted(count, _("{count} video"), _("{count} videos"))
 
 
-def render_text(manifest: Manifest, summary: Summary, written: Path | None) -> str:
+def render_text(
+    manifest: Manifest, summary: Summary, written: Path | None, losses: list[str] | None = None
+) -> str:
     lines = []
     for problem in manifest.all_problems():
         if problem.is_error:
@@ -311,6 +332,7 @@ def render_text(manifest: Manifest, summary: Summary, written: Path | None) -> s
         )
         uploads = _("{uploads}; {keys} reused").format(uploads=uploads, keys=keys)
     lines.append(_("{text}.").format(text=uploads))
+    lines.extend(line.strip() for line in source_lines(manifest, losses or []))
     if written is not None:
         lines.append(_("Annotated copy written to {path}.").format(path=written))
     if manifest.valid:

@@ -26,12 +26,26 @@ _HEADER_SEARCH_ROWS = 10
 
 
 def load_manifest(
-    path: Path | str, *, sheet: str | None = None, config: Config | None = None
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    config: Config | None = None,
+    encoding: str | None = None,
 ) -> Manifest:
-    """Read and validate a manifest; raises ManifestError only when the file is unusable."""
+    """Read and validate a manifest; raises ManifestError only when the file is unusable.
+
+    ``encoding`` (``--encoding``, else ``encoding:`` in hhbatch.yaml) overrides the detection of a
+    CSV/TXT file's text encoding.
+    """
     path = Path(path)
     config = config or Config()
-    raw = read_sheet(path, sheet if sheet is not None else config.sheet)
+    raw = read_sheet(
+        path,
+        sheet if sheet is not None else config.sheet,
+        encoding=encoding if encoding is not None else config.encoding,
+    )
+    if raw.uncached_formulas:
+        raise _uncached_formulas_error(path, raw)
     matcher = HeaderMatcher(config.aliases)
     header_index, columns, problems = _find_header(raw, path, matcher)
     manifest_dir = path.resolve().parent
@@ -59,6 +73,21 @@ def load_manifest(
         language=_language(columns),
         csv_encoding=raw.csv_encoding,
         csv_delimiter=raw.csv_delimiter,
+        csv_encoding_how=raw.csv_encoding_how,
+    )
+
+
+def _uncached_formulas_error(path: Path, raw: RawSheet) -> ManifestError:
+    cells = raw.uncached_formulas or []
+    return ManifestError(
+        _(
+            "{sheet}!{cells}: these cells hold formulas whose results were never calculated and "
+            "saved (the file was written by a program, not by Excel), so their values cannot be "
+            "read; open {file} in Excel or LibreOffice and save it (that calculates them), or "
+            "paste the cells as values, then run again."
+        ).format(sheet=raw.sheet_name, cells=", ".join(cells), file=path.name),
+        path=str(path),
+        sheet=raw.sheet_name,
     )
 
 

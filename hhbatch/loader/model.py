@@ -102,7 +102,7 @@ class Manifest:
     """A whole sheet, read and checked; per-cell problems are data, never exceptions."""
 
     path: Path
-    format: str  # "xlsx" or "csv"
+    format: str  # "xlsx", "ods", "xls" or "csv" (also .tsv/.txt)
     sheet_name: str
     header_row: int  # 1-based sheet row of the header
     columns: list[Column]
@@ -111,6 +111,9 @@ class Manifest:
     language: str = "en"  # "en" or "zh", from the headers
     csv_encoding: str | None = None
     csv_delimiter: str | None = None
+    # How csv_encoding was decided: "given" (--encoding / hhbatch.yaml), "bom", "certain"
+    # (strict UTF-8, UTF-16 by its NUL bytes) or "detected" (a legacy code page, clearly ahead).
+    csv_encoding_how: str | None = None
 
     @property
     def valid(self) -> bool:

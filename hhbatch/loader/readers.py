@@ -1,13 +1,14 @@
-"""Bytes on disk → a grid of cell values: XLSX/XLSM via calamine, CSV in any encoding Excel uses.
+"""Bytes on disk → a grid of cell values: XLSX/XLSM/ODS/XLS via calamine, CSV/TSV/TXT text in
+any encoding Excel and Notepad save (see :mod:`hhbatch.loader.encoding`).
 
-Why calamine: it reads a 100,000-row workbook several times faster than openpyxl and knows which
-sheets are hidden. Why sniff the bytes instead of trusting the extension: users rename files, and
-"not a spreadsheet" must be one sentence, never a traceback from a zip library.
+Why calamine: it reads a 100,000-row workbook several times faster than openpyxl, knows which
+sheets are hidden, and reads OpenDocument and old binary .xls as well. Why sniff the bytes instead
+of trusting the extension: users rename files, and "not a spreadsheet" must be one sentence, never
+a traceback from a zip library.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import zipfile
@@ -19,6 +20,8 @@ import python_calamine as calamine
 
 from hhbatch.errors import ManifestError
 from hhbatch.i18n import _
+from hhbatch.loader import encoding as text_encoding
+from hhbatch.loader.formulas import uncached_formulas
 
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -26,7 +29,6 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 CSV_DELIMITERS = (",", ";", "\t")
-CSV_ENCODINGS = ("utf-8", "gb18030")
 _SNIFF_CHARS = 65_536  # the delimiter is decided from the start of the file
 
 
@@ -34,16 +36,18 @@ _SNIFF_CHARS = 65_536  # the delimiter is decided from the start of the file
 class RawSheet:
     """One sheet as read: rows of raw cell values, numbered as the spreadsheet numbers them."""
 
-    format: str  # "xlsx" | "csv"
+    format: str  # "xlsx" | "ods" | "xls" | "csv"
     sheet_name: str
     rows: list[list[Any]]  # rows[i] is sheet row i + 1
     csv_encoding: str | None = None
     csv_delimiter: str | None = None
     # XLSX: where hhbatch marked its own result columns (see hhbatch.marks); None when unmarked.
     marks: list[Any] | None = None
+    csv_encoding_how: str | None = None  # see hhbatch.loader.encoding: given/bom/certain/detected
+    uncached_formulas: list[str] | None = None  # cells holding a formula with no saved result
 
 
-def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
+def read_sheet(path: Path, sheet: str | None = None, *, encoding: str | None = None) -> RawSheet:
     """Read the sheet the user means, or raise ManifestError with one sentence saying why not."""
     try:
         with path.open("rb") as handle:
@@ -67,9 +71,11 @@ def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
             path=str(path),
         )
     if head.startswith(_OLE_MAGIC):
-        raise ManifestError(_ole_message(path), path=str(path))
+        if _ENCRYPTED_MARK in path.read_bytes():
+            raise ManifestError(_encrypted_message(path), path=str(path))
+        return _read_workbook(path, sheet, "xls")
     if head.startswith(_ZIP_MAGIC):
-        return _read_xlsx(path, sheet)
+        return _read_zip(path, sheet)
     if path.suffix.lower() in XLSX_EXTENSIONS:
         raise ManifestError(
             _(
@@ -78,22 +84,17 @@ def read_sheet(path: Path, sheet: str | None = None) -> RawSheet:
             ).format(path=path),
             path=str(path),
         )
-    return _read_csv(path)
+    return _read_csv(path, encoding)
 
 
-def _ole_message(path: Path) -> str:
-    data = path.read_bytes()
-    if _ENCRYPTED_MARK in data:
-        return _(
-            "{path} is password-protected; remove the password in Excel "
-            "(File > Info > Protect Workbook) and save it again."
-        ).format(path=path)
+def _encrypted_message(path: Path) -> str:
     return _(
-        "{path} is an old-format .xls workbook; open it in Excel and save it as .xlsx."
+        "{path} is password-protected; remove the password in Excel "
+        "(File > Info > Protect Workbook) and save it again."
     ).format(path=path)
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
+def _read_zip(path: Path, sheet: str | None) -> RawSheet:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -106,12 +107,10 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
         ) from err
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
         if "content.xml" in names:
-            message = _(
-                "{path} is an OpenDocument spreadsheet; save it as .xlsx (Excel workbook)."
-            ).format(path=path)
-        else:
-            message = _("{path} is a zip archive, not an Excel workbook.").format(path=path)
-        raise ManifestError(message, path=str(path))
+            return _read_workbook(path, sheet, "ods")
+        raise ManifestError(
+            _("{path} is a zip archive, not an Excel workbook.").format(path=path), path=str(path)
+        )
     if "xl/workbook.bin" in names:
         raise ManifestError(
             _("{path} is a binary .xlsb workbook; save it as .xlsx (Excel workbook).").format(
@@ -119,6 +118,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
             ),
             path=str(path),
         )
+    raw = _read_workbook(path, sheet, "xlsx")
+    raw.uncached_formulas = uncached_formulas(path, raw.sheet_name)
+    return raw
+
+
+def _read_workbook(path: Path, sheet: str | None, kind: str) -> RawSheet:
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
         name = _choose_sheet(path, workbook, sheet)
@@ -134,7 +139,8 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawSheet:
         ) from err
     from hhbatch.marks import read_marks
 
-    return RawSheet("xlsx", name, grid, marks=read_marks(path).get(name))
+    marks = read_marks(path).get(name) if kind == "xlsx" else None
+    return RawSheet(kind, name, grid, marks=marks)
 
 
 def _choose_sheet(path: Path, workbook: calamine.CalamineWorkbook, wanted: str | None) -> str:
@@ -161,18 +167,12 @@ def _choose_sheet(path: Path, workbook: calamine.CalamineWorkbook, wanted: str |
     )
 
 
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """Text and the encoding it was in: UTF-8 (with or without BOM), UTF-16, or GB18030/GBK."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    for encoding in CSV_ENCODINGS:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("csv", data[:1], 0, 1, "not UTF-8 or GB18030")
+def decode_csv(
+    data: bytes, encoding: str | None = None, path: Path | None = None
+) -> tuple[str, str]:
+    """Text and the encoding it was in (see :func:`hhbatch.loader.encoding.decode`)."""
+    decoded = text_encoding.decode(data, path or Path("manifest.csv"), encoding)
+    return decoded.text, decoded.encoding
 
 
 def sniff_delimiter(text: str) -> str:
@@ -189,25 +189,18 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path) -> RawSheet:
+def _read_csv(path: Path, encoding: str | None) -> RawSheet:
     data = path.read_bytes()
-    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ManifestError(
-            _("{path} is not a spreadsheet: hhbatch reads .xlsx, .xlsm and .csv files.").format(
-                path=path
-            ),
-            path=str(path),
-        )
-    try:
-        text, encoding = decode_csv(data)
-    except UnicodeDecodeError as err:
+    decoded = text_encoding.decode(data, path, encoding) if _looks_like_text(data) else None
+    if decoded is None:
         raise ManifestError(
             _(
-                "{path} is not a spreadsheet or uses an unknown text encoding; save it as "
-                "'CSV UTF-8' or as .xlsx."
+                "{path} is not a spreadsheet: hhbatch reads .xlsx, .xlsm, .ods, .xls, .csv, "
+                ".tsv and .txt files."
             ).format(path=path),
             path=str(path),
-        ) from err
+        )
+    text = decoded.text.removeprefix("\ufeff")
     delimiter = sniff_delimiter(text)
     try:
         rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
@@ -216,4 +209,19 @@ def _read_csv(path: Path) -> RawSheet:
             _("{path} is not a readable CSV file: {error}.").format(path=path, error=err),
             path=str(path),
         ) from err
-    return RawSheet("csv", path.stem, rows, csv_encoding=encoding, csv_delimiter=delimiter)
+    return RawSheet(
+        "csv",
+        path.stem,
+        rows,
+        csv_encoding=decoded.encoding,
+        csv_delimiter=delimiter,
+        csv_encoding_how=decoded.how,
+    )
+
+
+def _looks_like_text(data: bytes) -> bool:
+    """NUL bytes mean UTF-16/32 (with or without a byte-order mark) or a binary file."""
+    head = data[:4096]
+    if b"\x00" not in head:
+        return True
+    return text_encoding.unicode_with_nuls(data)

@@ -6,6 +6,11 @@ BOM (``utf-8-sig``), which Excel needs to show Chinese correctly, with the sourc
 CRLF line endings. Server text that Excel would run as a formula is prefixed with ``'`` (see
 :func:`hhbatch.output.cells.csv_text`). CSV has no colours, links or comments: fills and notes are
 ignored and a link is written as its text.
+
+A .tsv/.txt manifest saved as UTF-16 (Excel's "Unicode Text") gets its results back as UTF-16 LE
+with a BOM, tab-separated: Excel's own format for that kind of file, which it opens as a table on
+a double-click, as it did the input. Everything else is written as UTF-8 with a BOM: never in the
+input's legacy code page, which cannot hold every character a server message may contain.
 """
 
 from __future__ import annotations
@@ -23,12 +28,23 @@ from hhbatch.i18n import _
 from hhbatch.output.cells import CellLike, CellNote, csv_text, header_key, placed_cells
 
 OUTPUT_ENCODING = "utf-8-sig"
+UTF16_OUTPUT_ENCODING = "utf-16"  # written as a little-endian BOM + UTF-16 LE, as Excel does
 
 
 class CsvSheet:
     """All records of a CSV held in memory between writes."""
 
-    def __init__(self, source: Path, *, header_row: int, encoding: str, delimiter: str):
+    def __init__(
+        self,
+        source: Path,
+        *,
+        header_row: int,
+        encoding: str,
+        delimiter: str,
+        mirror_utf16: bool = False,
+    ):
+        utf16 = codecs.lookup(encoding).name.startswith(("utf-16", "utf_16"))
+        self.output_encoding = UTF16_OUTPUT_ENCODING if mirror_utf16 and utf16 else OUTPUT_ENCODING
         try:
             if codecs.lookup(encoding).name == "utf-8":
                 encoding = "utf-8-sig"  # a BOM is not part of the first header
@@ -107,11 +123,15 @@ class CsvSheet:
         record[index - 1] = text
 
     def save(self, path: Path) -> None:
-        with open(path, "w", encoding=OUTPUT_ENCODING, newline="") as fh:
-            # Always CRLF (RFC 4180, what Excel writes): with a bare "\n" terminator the csv module
-            # would leave a field holding "\r" unquoted, and readers would split the row there.
-            writer = csv.writer(fh, delimiter=self.delimiter, lineterminator="\r\n")
-            writer.writerows(self.records)
+        buffer = io.StringIO(newline="")
+        # Always CRLF (RFC 4180, what Excel writes): with a bare "\n" terminator the csv module
+        # would leave a field holding "\r" unquoted, and readers would split the row there.
+        csv.writer(buffer, delimiter=self.delimiter, lineterminator="\r\n").writerows(self.records)
+        if self.output_encoding == UTF16_OUTPUT_ENCODING:
+            data = codecs.BOM_UTF16_LE + buffer.getvalue().encode("utf-16-le")
+        else:
+            data = buffer.getvalue().encode(OUTPUT_ENCODING)
+        path.write_bytes(data)
 
 
 def _last_filled(record: list[str]) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -12,11 +15,13 @@ from hhbatch.errors import OutputError
 from hhbatch.i18n import _
 from hhbatch.output.atomic import write_atomically
 from hhbatch.output.cells import CellLike, CellNote
+from hhbatch.output.convert import conversion_losses, needs_conversion, write_plain_xlsx
 from hhbatch.output.csvsheet import CsvSheet
 from hhbatch.output.xlsx import XlsxSheet
 
 FORMATS = ("xlsx", "csv")
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt", ".ods")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 class SheetSource(Protocol):
@@ -59,32 +64,52 @@ class SheetWriter:
             csv_delimiter = getattr(manifest, "csv_delimiter", None) or csv_delimiter
         self.source = Path(source)
         suffix = self.source.suffix.lower()
-        kind = (format or ("csv" if suffix in (".csv", ".txt", ".tsv") else "xlsx")).lower()
-        if kind == "xlsm":
-            kind = "xlsx"
+        kind = (format or ("csv" if suffix in TEXT_SUFFIXES else "xlsx")).lower()
+        if kind in ("xlsm", "ods", "xls"):
+            kind = "xlsx"  # .ods/.xls: an .xlsx copy of their values (hhbatch.output.convert)
         if kind not in FORMATS:
             raise OutputError(
                 _("Cannot write results for a {kind} file; save it as .xlsx or .csv.").format(
                     kind=kind
                 )
             )
-        if kind == "xlsx" and suffix in (".xls", ".ods", ".xlsb"):
+        if kind == "xlsx" and suffix == ".xlsb":
             raise OutputError(
-                f"Cannot copy {self.source.name}: hhbatch writes results only into .xlsx, .xlsm "
-                "or .csv files. Save the sheet as .xlsx and run again."
+                _(
+                    "Cannot copy {file}: hhbatch cannot write binary .xlsb workbooks; save the "
+                    "sheet as .xlsx and run again."
+                ).format(file=self.source.name)
             )
         if header_row < 1:
             raise ValueError("header_row is 1-based")
         self.format = kind
         self.keep_vba = suffix == ".xlsm"
+        # A text manifest's results are a file of its own kind: .csv, .tsv or .txt.
+        self._text_suffix = suffix if suffix in TEXT_SUFFIXES else ".csv"
+        # An .ods/.xls is written as an .xlsx copy of its values: said before anything is spent.
+        self._conversion_losses = conversion_losses(self.source)
         self._sheet: XlsxSheet | CsvSheet
         if kind == "csv":
             self._sheet = CsvSheet(
-                self.source, header_row=header_row, encoding=csv_encoding, delimiter=csv_delimiter
+                self.source,
+                header_row=header_row,
+                encoding=csv_encoding,
+                delimiter=csv_delimiter,
+                mirror_utf16=self._text_suffix != ".csv",
             )
         else:
+            workbook = self.source
+            if needs_conversion(self.source):
+                # Kept for the writer's life (the xlsx side may read its source again), removed
+                # with it or at exit.
+                folder = tempfile.mkdtemp(prefix="hhbatch-copy-")
+                weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+                workbook = Path(folder) / (self.source.stem + ".xlsx")
+                write_plain_xlsx(
+                    self.source, workbook, header_sheet=sheet_name, header_row=header_row
+                )
             self._sheet = XlsxSheet(
-                self.source, sheet_name=sheet_name, header_row=header_row, keep_vba=self.keep_vba
+                workbook, sheet_name=sheet_name, header_row=header_row, keep_vba=self.keep_vba
             )
         self._fallbacks: dict[Path, Path] = {}
         self._lock = threading.Lock()
@@ -97,7 +122,7 @@ class SheetWriter:
     def losses(self) -> list[str]:
         """Sentences naming what the copy cannot keep; empty when nothing is lost. Complete
         right after construction when ``dest`` was given (the plan shows them)."""
-        return self._sheet.warnings
+        return [*self._conversion_losses, *self._sheet.warnings]
 
     @property
     def warnings(self) -> list[str]:  # the earlier name of ``losses``
@@ -109,9 +134,10 @@ class SheetWriter:
 
     @property
     def suffix(self) -> str:
-        """The extension a copy of the source must have (.xlsm keeps its macros)."""
+        """The extension a copy of the source must have (.xlsm keeps its macros; a .tsv/.txt
+        manifest gets a .tsv/.txt; .ods/.xls get an .xlsx)."""
         if self.format == "csv":
-            return ".csv"
+            return self._text_suffix
         return ".xlsm" if self.keep_vba else ".xlsx"
 
     def _destination(self, dest: Path) -> Path:
