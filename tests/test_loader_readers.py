@@ -258,11 +258,22 @@ def test_encrypted_workbook(tmp_path: Path) -> None:
     _one_sentence(str(err.value))
 
 
-def test_legacy_xls(tmp_path: Path) -> None:
+def test_damaged_legacy_xls(tmp_path: Path) -> None:
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024)
-    with pytest.raises(ManifestError, match=r"old-format \.xls workbook; .* save it as \.xlsx"):
+    with pytest.raises(ManifestError, match=r"is damaged and cannot be read") as err:
         load_manifest(path)
+    _one_sentence(str(err.value))
+
+
+@pytest.mark.parametrize("name", ["libreoffice.ods", "libreoffice.xls"])
+def test_opendocument_and_legacy_xls_saved_by_libreoffice_are_read(name: str) -> None:
+    manifest = load_manifest(DATA / "inputs" / name)
+    assert manifest.format == name.rsplit(".", 1)[1]
+    assert manifest.sheet_name == "office"
+    assert [r.request["aspectRatio"] for r in manifest.rows] == ["16:9", "1:1", "9:16"]
+    assert manifest.rows[1].request["prompt"] == "一匹马在草原上奔跑"
+    assert manifest.valid
 
 
 def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
@@ -273,12 +284,12 @@ def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
         load_manifest(path)
 
 
-def test_opendocument_is_refused_with_advice(tmp_path: Path) -> None:
+def test_damaged_opendocument(tmp_path: Path) -> None:
     path = tmp_path / "sheet.ods"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         archive.writestr("content.xml", "<office:document-content/>")
-    with pytest.raises(ManifestError, match=r"OpenDocument spreadsheet; save it as \.xlsx"):
+    with pytest.raises(ManifestError, match=r"is damaged and cannot be read"):
         load_manifest(path)
 
 

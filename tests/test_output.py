@@ -634,8 +634,8 @@ def test_unusable_sources_raise_output_error(tmp_path: Path) -> None:
         SheetWriter(junk, format="xlsx")
     with pytest.raises(OutputError, match="no sheet named 'Nope'"):
         SheetWriter(simple_xlsx(tmp_path / "m.xlsx"), format="xlsx", sheet_name="Nope")
-    with pytest.raises(OutputError, match=r"Save the sheet as \.xlsx"):
-        SheetWriter(tmp_path / "old.xls", format="xlsx")
+    with pytest.raises(OutputError, match=r"save the sheet as \.xlsx"):
+        SheetWriter(tmp_path / "binary.xlsb", format="xlsx")
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
