@@ -51,6 +51,7 @@ from hhbatch.output.package import (
     DOC_REL_NS,
     HYPERLINK,
     OFFICE_DOCUMENT,
+    PIVOT_TABLE,
     SHARED_STRINGS,
     STRICT_MAIN_NS,
     STYLES,
@@ -212,10 +213,16 @@ class SheetPatch:
         width = max([*self.headers, *marked], default=0)
         listed = [self.headers.get(i) for i in range(1, width + 1)]
         self.ours: dict[int, ResultColumn] = marks.recognise(listed, marked)
+        self.tables: dict[str, tuple[etree._Element, bytes]] = {}
+        for _rel_id, table_part in book.package.related(part, TABLE):
+            if table_part in book.package:
+                data = book.package.read(table_part)
+                self.tables[table_part] = (parse_xml(data), data)
         self.next_column = 1 + max(
             self._last_used_column(),
             sheet.merged_max_column(header_row),
             last_covered_column(book.package, part, sheet, header_row),
+            self._areas_max_column(),
         )
         self.hidden = sheet.merged_hidden()
         self.widths: dict[int, int] = {}
@@ -223,11 +230,6 @@ class SheetPatch:
         self.links: dict[tuple[int, int], str | None] = {}
         self.formula_lost = False
         self.filter_change: tuple[str, str] | None = None
-        self.tables: dict[str, tuple[etree._Element, bytes]] = {}
-        for _rel_id, table_part in book.package.related(part, TABLE):
-            if table_part in book.package:
-                data = book.package.read(table_part)
-                self.tables[table_part] = (parse_xml(data), data)
         self.changed_tables: set[str] = set()
         self._rels_original = (
             book.package.read(rels_name(part)) if rels_name(part) in book.package else None
@@ -256,6 +258,30 @@ class SheetPatch:
                 if self.sheet.has_value(cell, shared):
                     last = column
                     break
+        return last
+
+    def _areas_max_column(self) -> int:
+        """Rightmost column of a table or pivot table reaching the header row or below: an
+        empty table body or a pivot's blank cells hold no value, yet are not ours to write."""
+        refs = [root.get("ref", "") for root, _data in self.tables.values()]
+        package = self.book.package
+        for _rel_id, pivot_part in package.related(self.part, PIVOT_TABLE):
+            if pivot_part not in package:
+                continue
+            try:
+                location = parse_xml(package.read(pivot_part)).find("{*}location")
+            except etree.XMLSyntaxError:
+                continue
+            if location is not None:
+                refs.append(location.get("ref", ""))
+        last = 0
+        for ref in refs:
+            try:
+                _min_col, _min_row, max_col, max_row = parse_range(ref)
+            except ValueError:
+                continue
+            if max_row >= self.header_row:
+                last = max(last, max_col)
         return last
 
     # --- columns ---------------------------------------------------------------------------
