@@ -32,6 +32,7 @@ from hhbatch.output.package import (
     serialize_xml,
 )
 from hhbatch.output.sheetxml import XML_SPACE, Worksheet, column_letter, parse_ref
+from hhbatch.output.threads import Threads
 
 NOTE_AUTHOR = "hhbatch"
 NOTE_PREFIX = "[hhbatch] "
@@ -84,7 +85,9 @@ class SheetNotes:
             self.vml = self._without_shapes(self.vml, self.stale)
         self._base_comments = copy.deepcopy(self.comments) if self.comments is not None else None
         self._base_vml = self.vml
-        self._changed = bool(self.stale or self.cleaned)
+        # Excel 365 shows a cell's thread, not its legacy comment: notes there are replies too.
+        self.threads = Threads(package, sheet_part, NOTE_PREFIX)
+        self._changed = bool(self.stale or self.cleaned or self.threads.cleaned)
         self._block: int | None = None
 
     # --- the source's old notes --------------------------------------------------------------
@@ -142,8 +145,9 @@ class SheetNotes:
         self.comments = comments
         existing = {_cell(c.get("ref", "")): c for c in comments.iter(self._q("comment"))}
         new_cells = []
+        replies = {}
         for where, messages in sorted(notes.items()):
-            ours = "\n".join(NOTE_PREFIX + m for m in messages)
+            ours = replies[where] = "\n".join(NOTE_PREFIX + m for m in messages)
             comment = existing.get(where)
             if comment is not None:
                 self._add_run(comment.find(self._q("text")), "\n\n" + ours)
@@ -156,6 +160,7 @@ class SheetNotes:
         if new_cells:
             vml = self._with_shapes(vml, new_cells)
         self._store(comments, vml, rels, sheet)
+        self.threads.render(replies)
         # Once written, the parts stay (emptied of our notes) in later writes of this run.
         self._changed = True
 
