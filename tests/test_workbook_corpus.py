@@ -10,150 +10,102 @@ all of them), which must read our columns back.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
-import subprocess
 import warnings
 import zipfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import xlsxwriter
 from lxml import etree
+from workbook_check import (
+    Case,
+    convert_all,
+    inventory_problems,
+    placement_problems,
+    read_parts,
+    result_columns,
+    run_case,
+    sandboxed_runs,
+    sheet_part,
+    soffice,
+)
 
-from hhbatch import workflow
-from hhbatch.cli import main
 from hhbatch.output import CellNote, OutputCell, SheetWriter
-from hhbatch.sandbox import Sandbox, SandboxConfig
-from hhbatch.workflow import default_output_path
+from hhbatch.output.threads import PERSON_ID
 
 CORPUS = Path(__file__).parent / "data" / "workbooks"
 WORKBOOKS = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".xlsx", ".xlsm"))
-SHEET = "xl/worksheets/sheet1.xml"  # "Videos", the manifest sheet, in every corpus workbook
-MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-# The parts a write may change; every other part must keep its bytes.
-MAY_CHANGE = {
-    SHEET,
-    "xl/worksheets/_rels/sheet1.xml.rels",
-    "xl/styles.xml",
-    "xl/workbook.xml",
-    "[Content_Types].xml",
+# The manifest sheet and its header row; "Videos" on row 1 unless said here.
+TARGETS = {
+    "pandas_openpyxl.xlsx": ("Spring '26 视频", 1),
+    "table_above_header.xlsx": ("Videos", 2),
 }
-# Worksheet elements the writer must leave exactly as they were.
-KEPT_ELEMENTS = (
-    "sheetViews",
-    "conditionalFormatting",
-    "dataValidations",
-    "mergeCells",
-    "drawing",
-    "legacyDrawing",
-    "tableParts",
-    "extLst",
-    "pageSetup",
-    "headerFooter",
-)
+SHEET = "xl/worksheets/sheet1.xml"  # "Videos" in the XlsxWriter-made workbooks
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _target(name: str) -> tuple[str, int]:
+    return TARGETS.get(name, ("Videos", 1))
 
 
 @dataclass
 class Run:
-    source: Path
-    result: Path
-    code: int
-    output: str
-    writes: int
-    converted: Path | None = None
+    case: Case
+    converted: dict[str, str] | None = None
     notes_result: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def source(self) -> Path:
+        return self.case.source
 
-def _soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    @property
+    def result(self) -> Path:
+        assert self.case.result is not None, self.case.output
+        return self.case.result
 
 
-def _convert_all(files: list[Path], folder: Path) -> dict[Path, Path]:
-    """One LibreOffice start for every results workbook: {workbook: its CSV, if produced}."""
-    soffice = _soffice()
-    if soffice is None:
-        return {}
-    out = folder / "csv"
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={(folder / 'profile').as_uri()}",
-            "--headless",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76",
-            "--outdir",
-            str(out),
-            *map(str, files),
-        ],
-        capture_output=True,
-        timeout=300,
-        check=False,
+def _annotate(source: Path, dest: Path, notes: list[CellNote]) -> Path:
+    """``validate --out`` as the CLI does it: one column of errors, notes on input cells."""
+    row = {"validationErrors": OutputCell("A2: prompt is too long")}
+    return SheetWriter(source, format="xlsx", sheet_name="Videos").write(
+        dest, ["validationErrors"], {2: row}, notes
     )
-    converted = {}
-    for path in files:
-        candidate = out / (path.stem + ".csv")
-        if candidate.exists():
-            converted[path] = candidate
-    return converted
 
 
 @pytest.fixture(scope="module")
 def corpus_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     base = tmp_path_factory.mktemp("corpus")
-    writes: Counter[str] = Counter()
-    real_write = SheetWriter.write
-
-    def counting(self: SheetWriter, dest: Any, *args: Any, **kwargs: Any) -> Path:
-        written = real_write(self, dest, *args, **kwargs)
-        writes[str(written)] += 1
-        return written
-
-    sandbox = Sandbox(SandboxConfig(queue_sec=0.05, processing_sec=0.5, rate=None)).start()
     runs: dict[str, Run] = {}
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("HHBATCH_LANG", "en")
-            mp.setenv("HHBATCH_HOME", str(base / "home"))
-            mp.setenv("HAPPYHORSE_API_KEY", sandbox.api_key)
-            mp.setenv("HAPPYHORSE_BASE_URL", sandbox.base_url)
-            mp.setattr(workflow, "MIN_REFRESH_SECONDS", 0.05)
-            mp.setattr(workflow, "REFRESH_COST_FACTOR", 1.0)
-            mp.setattr(SheetWriter, "write", counting)
-            for name in WORKBOOKS:
-                folder = base / Path(name).stem
-                folder.mkdir()
-                source = folder / name
-                shutil.copyfile(CORPUS / name, source)
-                stream = io.StringIO()
-                with contextlib.redirect_stderr(stream), contextlib.redirect_stdout(stream):
-                    code = main(
-                        ["run", str(source), "--yes", "--poll-interval", "0.05", "--rate", "500"]
-                    )
-                result = default_output_path(source)
-                runs[name] = Run(source, result, code, stream.getvalue(), writes[str(result)])
-        # validate --out on a sheet with the user's own (formatted) comment: merged, not replaced
-        noted = base / "notes" / "libreoffice.checked.xlsx"
-        noted.parent.mkdir()
-        SheetWriter(CORPUS / "libreoffice.xlsx", format="xlsx", sheet_name="Videos").write(
-            noted,
-            ["validationErrors"],
-            {2: {"validationErrors": OutputCell("A2: prompt is too long")}},
-            [CellNote(2, 1, "prompt is too long"), CellNote(3, 2, "=durationSec 4")],
-        )
-        runs["libreoffice.xlsx"].notes_result = noted
-        converted = _convert_all([*(r.result for r in runs.values()), noted], base)
-        for run in runs.values():
-            run.converted = converted.get(run.result)
-        runs["libreoffice.xlsx"].extra["notes_csv"] = converted.get(noted)
-    finally:
-        sandbox.stop()
+    with sandboxed_runs(base / "home") as writes:
+        for name in WORKBOOKS:
+            sheet, header_row = _target(name)
+            source = base / Path(name).stem / name
+            source.parent.mkdir()
+            shutil.copyfile(CORPUS / name, source)
+            case = Case(name, source, sheet, header_row)
+            run_case(case, writes)
+            runs[name] = Run(case)
+    # validate --out on a sheet with the user's own (formatted) comment: merged, not replaced
+    notes = [CellNote(2, 1, "prompt is too long"), CellNote(3, 2, "=durationSec 4")]
+    noted = _annotate(CORPUS / "libreoffice.xlsx", base / "notes" / "lo.checked.xlsx", notes)
+    runs["libreoffice.xlsx"].notes_result = noted
+    # ... and on an Excel 365 threaded comment, twice (the second from the annotated copy)
+    threaded = runs["threaded_comment.xlsx"]
+    first = _annotate(CORPUS / "threaded_comment.xlsx", base / "notes" / "tc.checked.xlsx", notes)
+    threaded.notes_result = _annotate(first, base / "notes" / "tc.again.xlsx", notes[:1])
+    threaded.extra["first"] = first
+    files = [r.result for r in runs.values()] + [noted, threaded.notes_result]
+    converted = convert_all(files, base)
+    for run in runs.values():
+        run.converted = converted.get(run.result)
+    runs["libreoffice.xlsx"].extra["notes_csv"] = converted.get(noted)
+    threaded.extra["notes_csv"] = converted.get(threaded.notes_result)
     return runs
 
 
@@ -169,57 +121,31 @@ def _parts(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _element(data: bytes, local: str) -> list[bytes]:
-    root = etree.fromstring(data)
-    return [etree.tostring(el, method="c14n") for el in root if etree.QName(el).localname == local]
-
-
-def _defined_names(data: bytes) -> set[tuple[str, str | None, str]]:
-    root = etree.fromstring(data)
-    return {
-        (el.get("name", ""), el.get("localSheetId"), el.text or "")
-        for el in root.iter(f"{MAIN}definedName")
-    }
-
-
-def _table_parts(parts: dict[str, bytes]) -> set[str]:
-    rels = parts.get("xl/worksheets/_rels/sheet1.xml.rels", b"")
-    return (
-        {
-            "xl/tables/" + target.rsplit("/", 1)[-1]
-            for target in etree.fromstring(rels).xpath("//@Target")
-            if "tables/" in target
-        }
-        if rels
-        else set()
-    )
-
-
 @pytest.mark.parametrize("name", WORKBOOKS)
 def test_corpus_workbook_comes_back_whole_after_repeated_writes(
     corpus_runs: dict[str, Run], name: str
 ) -> None:
     run = corpus_runs[name]
-    assert run.code == 0, run.output
-    assert run.writes >= 2, f"the sheet was written {run.writes} time(s)\n{run.output}"
-    assert "will not keep everything" not in run.output  # no losses on any corpus workbook
+    sheet_name, header_row = _target(name)
+    assert run.case.code == 0, run.case.output
+    assert run.case.writes >= 2, f"written {run.case.writes} time(s)\n{run.case.output}"
+    assert "will not keep everything" not in run.case.output  # no losses on any corpus workbook
 
-    before, after = _parts(run.source), _parts(run.result)
-    assert sorted(set(before) - set(after)) == []  # every part is still there
-    may_change = MAY_CHANGE | _table_parts(before)
-    changed = [n for n in before if n not in may_change and before[n] != after[n]]
-    assert changed == []  # pictures, richData, charts, VBA, properties: byte for byte
-    for local in KEPT_ELEMENTS:
-        assert _element(after[SHEET], local) == _element(before[SHEET], local), local
-    assert _defined_names(before["xl/workbook.xml"]) <= _defined_names(after["xl/workbook.xml"])
-    root = etree.fromstring(after[SHEET])
-    assert root.nsmap == etree.fromstring(before[SHEET]).nsmap  # prefixes kept (no ns0:)
-    assert after[SHEET].count(b"<f>") == before[SHEET].count(b"<f>")
+    # every part is still there; every part the writer has no reason to change keeps its bytes
+    # (pictures, richData, charts, VBA, properties, other sheets); the sheet keeps its x14
+    # extensions, drawings, controls, tables; defined names and namespace prefixes are kept
+    before, after = run.source.read_bytes(), run.result.read_bytes()
+    assert inventory_problems(before, after, sheet_name) == []
+    parts = read_parts(after)
+    assert placement_problems(parts, sheet_name, header_row) == []
+    part = sheet_part(parts, sheet_name)
+    assert parts[part].count(b"<f>") == read_parts(before)[part].count(b"<f>")
 
     book = _open(run.result)
-    sheet = book["Videos"]
-    header = [c.value for c in sheet[1]]
+    sheet = book[sheet_name]
+    header = [c.value for c in sheet[header_row]]
     status = header.index("status") + 1
+    assert result_columns(parts, sheet_name)[0] == status
     assert header[status - 1 : status + 5] == [
         "status",
         "videoId",
@@ -228,10 +154,11 @@ def test_corpus_workbook_comes_back_whole_after_repeated_writes(
         "readyAt",
         "error",
     ]
-    assert [sheet.cell(r, status).value for r in (2, 3)] == ["ready", "ready"]
-    ready_at = sheet.cell(2, status + 4)
+    rows = (header_row + 1, header_row + 2)
+    assert [sheet.cell(r, status).value for r in rows] == ["ready", "ready"]
+    ready_at = sheet.cell(rows[0], status + 4)
     assert ready_at.is_date and ready_at.number_format == "yyyy-mm-dd hh:mm:ss"
-    assert sheet.cell(2, status + 2).hyperlink.target.startswith("http")
+    assert sheet.cell(rows[0], status + 2).hyperlink.target.startswith("http")
     book.close()
 
 
@@ -269,20 +196,90 @@ def test_notes_merge_into_the_users_formatted_comments(corpus_runs: dict[str, Ru
     assert vml.count('ObjectType="Note"') == 2
 
 
-@pytest.mark.parametrize("name", [*WORKBOOKS, "notes"])
+def test_result_columns_go_right_of_a_table_that_reaches_below_the_header(
+    corpus_runs: dict[str, Run],
+) -> None:
+    run = corpus_runs["table_above_header.xlsx"]
+    # the lookup table E1:G10 starts on the title row and its body is empty: H, not D
+    header = [c.value for c in _open(run.result)["Videos"][2]]
+    assert header.index("status") + 1 == 8, header
+    table = _parts(run.result)["xl/tables/table1.xml"]
+    assert table == _parts(run.source)["xl/tables/table1.xml"]
+
+
+def test_result_columns_go_right_of_a_pivot_table_not_yet_rendered(tmp_path: Path) -> None:
+    """A pivot table written by a library (ClosedXML, EPPlus) has no cells until Excel
+    refreshes it: only its location says where it will be."""
+    plain = tmp_path / "plain.xlsx"
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet("Videos")
+    sheet.write_row(0, 0, ["Prompt", "Duration (s)"])
+    sheet.write_row(1, 0, ["A white horse runs along the beach at sunset", 3])
+    book.close()
+    pivot = (
+        '<pivotTableDefinition xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'name="PivotTable1" cacheId="1" dataCaption="Values">'
+        '<location ref="D3:E9" firstHeaderRow="1" firstDataRow="1" firstDataCol="1"/>'
+        "</pivotTableDefinition>"
+    )
+    source = tmp_path / "pivot.xlsx"
+    with zipfile.ZipFile(plain) as old, zipfile.ZipFile(source, "w") as new:
+        for info in old.infolist():
+            new.writestr(info, old.read(info))
+        new.writestr(
+            "xl/worksheets/_rels/sheet1.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/pivotTable" Target="../pivotTables/pivotTable1.xml"/>'
+            "</Relationships>",
+        )
+        new.writestr("xl/pivotTables/pivotTable1.xml", pivot)
+    out = SheetWriter(source, format="xlsx", sheet_name="Videos").write(
+        tmp_path / "out.xlsx", ["status"], {2: {"status": OutputCell("ready")}}
+    )
+    assert result_columns(read_parts(out.read_bytes()), "Videos") == [6]  # F, not C
+
+
+def test_a_note_on_a_threaded_comment_is_also_a_reply_in_the_thread(
+    corpus_runs: dict[str, Run],
+) -> None:
+    run = corpus_runs["threaded_comment.xlsx"]
+    assert run.notes_result is not None
+    for path, count in ((run.extra["first"], 1), (run.notes_result, 1)):
+        parts = _parts(path)
+        thread = etree.fromstring(parts["xl/threadedComments/threadedComment1.xml"])
+        comments = list(thread)
+        # Excel 365 shows the thread, not the legacy copy: our note is a reply by "hhbatch"
+        assert comments[0].get("id") == "{7A82DA9E-20F6-46BD-BF44-1A475728DA1A}"
+        assert "".join(comments[0].itertext()) == "Check the horse colour with legal"
+        replies = [c for c in comments if c.get("personId") == PERSON_ID]
+        assert len(replies) == count  # a second validate replaces ours, never piles them up
+        assert replies[0].get("parentId") == comments[0].get("id")
+        assert "".join(replies[0].itertext()) == "[hhbatch] prompt is too long"
+        persons = etree.fromstring(parts["xl/persons/person.xml"])
+        assert [p.get("displayName") for p in persons] == ["Lin", "hhbatch"]
+        # older programs (and LibreOffice) read the legacy copy: the user's words, then ours
+        legacy = _open(path)["Videos"]["A2"].comment.text
+        assert legacy.startswith("[Threaded comment]") and "Check the horse colour" in legacy
+        assert legacy.endswith("\n\n[hhbatch] prompt is too long")
+    assert _open(run.notes_result)["Videos"]["B3"].comment is None  # the first run's note went
+
+
+@pytest.mark.parametrize("name", [*WORKBOOKS, "notes", "threaded notes"])
 def test_libreoffice_opens_every_results_workbook(corpus_runs: dict[str, Run], name: str) -> None:
-    if _soffice() is None:
+    if soffice() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("LibreOffice (soffice) is required under CI=true")
         pytest.skip("LibreOffice (soffice) is not installed")
-    if name == "notes":
-        csv_path = corpus_runs["libreoffice.xlsx"].extra["notes_csv"]
-        assert csv_path is not None, "LibreOffice could not open the annotated workbook"
-        assert "validationErrors" in csv_path.read_text(encoding="utf-8")
+    if name in ("notes", "threaded notes"):
+        source = "libreoffice.xlsx" if name == "notes" else "threaded_comment.xlsx"
+        sheets = corpus_runs[source].extra["notes_csv"]
+        assert sheets is not None, "LibreOffice could not open the annotated workbook"
+        assert "validationErrors" in sheets["Videos"]
         return
     run = corpus_runs[name]
+    sheet_name, header_row = _target(name)
     assert run.converted is not None, f"LibreOffice could not open {run.result.name}"
-    text = run.converted.read_text(encoding="utf-8")
-    first, second = text.splitlines()[:2]
-    assert "status,videoId,videoUrl,thumbnailUrl,readyAt,error" in first
-    assert ",ready," in second and "一匹白马" in text
+    lines = run.converted[sheet_name].splitlines()
+    assert "status,videoId,videoUrl,thumbnailUrl,readyAt,error" in lines[header_row - 1]
+    assert ",ready," in lines[header_row] and "一匹白马" in lines[header_row + 1]

@@ -21,6 +21,19 @@ two rows) carrying the structures the results writer must keep:
 * ``libreoffice.xlsx`` (XlsxWriter, then saved by LibreOffice ``soffice --convert-to xlsx``):
   LibreOffice's own data-bar extension, comments with formatted runs, a picture, an autofilter,
   frozen panes.
+* ``pandas_openpyxl.xlsx`` (pandas ``DataFrame.to_excel`` with openpyxl, as scripts write
+  sheets): the manifest is the second sheet, named ``Spring '26 视频`` (a space, a quote and CJK
+  in one name), a very hidden third sheet; openpyxl's absolute relationship targets
+  (``/xl/worksheets/sheet2.xml``).
+* ``threaded_comment.xlsx`` (XlsxWriter, then the comment on A2 turned into an Excel 365
+  threaded comment exactly as Excel stores one: ``xl/threadedComments``, ``xl/persons``, the
+  legacy copy with its ``tc={id}`` author; checked against an Excel-saved file, see SOURCES.md).
+* ``table_above_header.xlsx`` (XlsxWriter): a title row above the header, and beside the data a
+  lookup table whose header is on the title row and whose body is still empty: result columns
+  must go right of it, not into it.
+
+``SOURCES.md`` says where every file comes from, and which workbooks saved by Excel, WPS, Google
+Sheets and others the writer was checked against with ``python -m tests.workbook_check``.
 """
 
 from __future__ import annotations
@@ -191,6 +204,113 @@ def libreoffice(path: Path) -> None:
         shutil.copyfile(out / "source.xlsx", path)
 
 
+def pandas_openpyxl(path: Path) -> None:
+    import openpyxl
+    import pandas as pd
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"Region": ["North", "South"], "Budget": [120, 95]}).to_excel(
+            writer, sheet_name="Data", index=False
+        )
+        pd.DataFrame(ROWS, columns=HEADER).to_excel(
+            writer, sheet_name="Spring '26 视频", index=False
+        )
+        pd.DataFrame({"Note": ["old rows"]}).to_excel(writer, sheet_name="Archive", index=False)
+        writer.book["Archive"].sheet_state = "veryHidden"
+        writer.book.properties.creator = "hhbatch corpus"
+        writer.book.properties.created = CREATED
+        writer.book.properties.modified = CREATED
+    assert openpyxl.__version__
+
+
+THREAD_ID = "{7A82DA9E-20F6-46BD-BF44-1A475728DA1A}"
+PERSON_ID = "{3D1BB1C5-2B3A-4E0B-9E0C-5E2B8B1D5F10}"
+THREADED = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<ThreadedComments xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/'
+    'threadedcomments" xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    f'<threadedComment ref="A2" dT="2026-01-05T09:30:00.00" personId="{PERSON_ID}" '
+    f'id="{THREAD_ID}"><text>Check the horse colour with legal</text></threadedComment>'
+    "</ThreadedComments>"
+)
+PERSONS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<personList xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments" '
+    'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    f'<person displayName="Lin" id="{PERSON_ID}" userId="lin@example.com" providerId="AD"/>'
+    "</personList>"
+)
+LEGACY_COPY = (
+    "[Threaded comment]\n\nYour version of Excel allows you to read this threaded comment; "
+    "however, any edits to it will get removed if the file is opened in a newer version of "
+    "Excel. Learn more: https://go.microsoft.com/fwlink/?linkid=870924\n\nComment:\n    "
+    "Check the horse colour with legal"
+)
+
+
+def threaded_comment(path: Path) -> None:
+    plain = path.with_suffix(".tmp.xlsx")
+    book = _book(plain)
+    sheet = book.add_worksheet("Videos")
+    _data(book, sheet)
+    sheet.write_comment("A2", "placeholder", {"author": "tc=" + THREAD_ID})
+    book.close()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/comments1.xml":
+                text = data.decode("utf-8")
+                text = re.sub(
+                    r"<text>.*</text>",
+                    "<text><t>" + LEGACY_COPY.replace("&", "&amp;") + "</t></text>",
+                    text,
+                    flags=re.S,
+                )
+                data = text.encode("utf-8")
+            elif info.filename == "xl/worksheets/_rels/sheet1.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2017/10/'
+                    b'relationships/threadedComment" '
+                    b'Target="../threadedComments/threadedComment1.xml"/></Relationships>',
+                )
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2017/10/'
+                    b'relationships/person" Target="persons/person.xml"/></Relationships>',
+                )
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/threadedComments/threadedComment1.xml" '
+                    b'ContentType="application/vnd.ms-excel.threadedcomments+xml"/>'
+                    b'<Override PartName="/xl/persons/person.xml" '
+                    b'ContentType="application/vnd.ms-excel.person+xml"/></Types>',
+                )
+            out.writestr(info, data)
+        for name, text in (
+            ("xl/threadedComments/threadedComment1.xml", THREADED),
+            ("xl/persons/person.xml", PERSONS),
+        ):
+            out.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 5, 9, 30, 0)), text)
+    plain.unlink()
+
+
+def table_above_header(path: Path) -> None:
+    book = _book(path)
+    sheet = book.add_worksheet("Videos")
+    sheet.write("A1", "Spring campaign (approved 2026-01-05)")
+    bold = book.add_format({"bold": True})
+    sheet.write_row(1, 0, HEADER, bold)
+    for index, row in enumerate(ROWS, start=2):
+        sheet.write_row(index, 0, row)
+    sheet.set_column(0, 0, 48)
+    # A lookup table beside the data: its header is on the title row, its body still empty.
+    sheet.add_table(0, 4, 9, 6, {"columns": [{"header": h} for h in ("Code", "Model", "Cost")]})
+    book.close()
+
+
 BUILDERS = {
     "xlsxwriter_table_chart.xlsx": table_chart,
     "picture_beside.xlsx": picture_beside,
@@ -198,9 +318,15 @@ BUILDERS = {
     "x14_dropdown.xlsx": x14_dropdown,
     "macro.xlsm": macro,
     "libreoffice.xlsx": libreoffice,
+    "pandas_openpyxl.xlsx": pandas_openpyxl,
+    "threaded_comment.xlsx": threaded_comment,
+    "table_above_header.xlsx": table_above_header,
 }
 
 if __name__ == "__main__":
+    wanted = set(sys.argv[1:])  # names to rebuild; all when none are given
     for name, build in BUILDERS.items():
+        if wanted and name not in wanted:
+            continue
         build(HERE / name)
         print("built", name)
