@@ -23,8 +23,9 @@ two rows) carrying the structures the results writer must keep:
   frozen panes.
 * ``pandas_openpyxl.xlsx`` (pandas ``DataFrame.to_excel`` with openpyxl, as scripts write
   sheets): the manifest is the second sheet, named ``Spring '26 视频`` (a space, a quote and CJK
-  in one name), a very hidden third sheet; openpyxl's absolute relationship targets
-  (``/xl/worksheets/sheet2.xml``).
+  in one name), a very hidden third sheet; openpyxl's absolute relationship targets, and the
+  manifest's part renamed ``/xl/worksheets/Spring.xml`` (part names are free; only the
+  relationships say which part is which sheet).
 * ``threaded_comment.xlsx`` (XlsxWriter, then the comment on A2 turned into an Excel 365
   threaded comment exactly as Excel stores one: ``xl/threadedComments``, ``xl/persons``, the
   legacy copy with its ``tc={id}`` author; checked against an Excel-saved file, see SOURCES.md).
@@ -208,7 +209,8 @@ def pandas_openpyxl(path: Path) -> None:
     import openpyxl
     import pandas as pd
 
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    plain = path.with_suffix(".tmp.xlsx")
+    with pd.ExcelWriter(plain, engine="openpyxl") as writer:
         pd.DataFrame({"Region": ["North", "South"], "Budget": [120, 95]}).to_excel(
             writer, sheet_name="Data", index=False
         )
@@ -221,6 +223,16 @@ def pandas_openpyxl(path: Path) -> None:
         writer.book.properties.created = CREATED
         writer.book.properties.modified = CREATED
     assert openpyxl.__version__
+    renamed = {"xl/worksheets/sheet2.xml": "xl/worksheets/Spring.xml"}
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            data = data.replace(b"/xl/worksheets/sheet2.xml", b"/xl/worksheets/Spring.xml")
+            name = renamed.get(info.filename, info.filename)
+            copy = zipfile.ZipInfo(name, date_time=info.date_time)
+            copy.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(copy, data)
+    plain.unlink()
 
 
 THREAD_ID = "{7A82DA9E-20F6-46BD-BF44-1A475728DA1A}"
