@@ -111,6 +111,11 @@ _JOB_COLUMNS = (
 )
 
 
+_ADOPTABLE_FIELDS = frozenset(
+    {"status", "video_url", "thumbnail_url", "ready_at", "error", "request"}
+)
+
+
 def _job_from_row(row: tuple[Any, ...]) -> JobRecord:
     values = list(row)
     values[3] = json.loads(values[3]) if values[3] else None
@@ -170,9 +175,10 @@ class Journal:
             db.close()
             raise JournalError(
                 _(
-                    "The batch journal {path} is damaged ({error}). Move it aside to start the "
-                    "batch afresh; rows already created would then be created again, so check "
-                    "the results sheet first."
+                    "The batch journal {path} is damaged ({error}). Move it aside (rename it) "
+                    "and run the same command again: hhbatch then rebuilds the batch from the "
+                    "results sheet beside the manifest and this machine's record of created "
+                    "videos, and creates nothing they show was already created."
                 ).format(path=path, error=err)
             ) from err
         except BaseException:
@@ -355,16 +361,43 @@ class Journal:
             fields["finished_at"] = time.time()
         self._set_many([row_key], **fields)
 
-    def adopt(self, row_key: str, fingerprint: str, sheet_row: int, video_id: str) -> None:
-        """A row of a results sheet carries a video id the journal does not know (journal lost or
-        moved): take the id as created rather than create the video again."""
+    def adopt(
+        self,
+        row_key: str,
+        fingerprint: str,
+        sheet_row: int | None,
+        video_id: str | None,
+        *,
+        state: str = SUBMITTED,
+        known: dict[str, Any] | None = None,
+    ) -> None:
+        """A create the journal does not know (journal lost or moved; the results sheet or the
+        ledger knows it): take it as created rather than create the video again. ``known``:
+        what is known of it already (``status``, ``video_url``, ``thumbnail_url``, ``ready_at``,
+        ``error``, ``request``)."""
         now = time.time()
+        extra = dict(known or {})
+        assert set(extra) <= _ADOPTABLE_FIELDS, set(extra) - _ADOPTABLE_FIELDS
+        if "request" in extra:
+            extra["request"] = (
+                json.dumps(extra["request"], default=str) if extra["request"] else None
+            )
+        names = ", ".join(extra)
         with self._tx():
             self._db.execute(
                 "INSERT OR IGNORE INTO jobs (row_key, fingerprint, sheet_row, state, video_id,"
-                " attempts, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
-                (row_key, fingerprint, sheet_row, SUBMITTED, video_id, now),
+                f" attempts, updated_at{', ' + names if names else ''})"
+                f" VALUES (?, ?, ?, ?, ?, 1, ?{', ?' * len(extra)})",
+                (row_key, fingerprint, sheet_row, state, video_id, now, *extra.values()),
             )
+
+    def meta_value(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        with self._tx():
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def update_sheet_rows(self, positions: Iterable[tuple[str, int]]) -> None:
         with self._tx():

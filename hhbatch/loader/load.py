@@ -31,11 +31,13 @@ def load_manifest(
     sheet: str | None = None,
     config: Config | None = None,
     encoding: str | None = None,
+    base_dir: Path | None = None,
 ) -> Manifest:
     """Read and validate a manifest; raises ManifestError only when the file is unusable.
 
     ``encoding`` (``--encoding``, else ``encoding:`` in hhbatch.yaml) overrides the detection of a
-    CSV/TXT file's text encoding.
+    CSV/TXT file's text encoding. ``base_dir``: the folder file paths are relative to (default:
+    the manifest's); a results sheet written elsewhere (``--out``) is read against its manifest's.
     """
     path = Path(path)
     config = config or Config()
@@ -48,7 +50,7 @@ def load_manifest(
         raise _uncached_formulas_error(path, raw)
     matcher = HeaderMatcher(config.aliases)
     header_index, columns, problems = _find_header(raw, path, matcher)
-    manifest_dir = path.resolve().parent
+    manifest_dir = Path(base_dir).resolve() if base_dir is not None else path.resolve().parent
     checker = FileChecker(manifest_dir, config.megabyte)
     defaults = _defaults(config, matcher, checker, manifest_dir, raw.sheet_name, problems)
     validator = RowValidator(raw.sheet_name, columns, checker, defaults)
