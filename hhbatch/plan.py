@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -42,6 +43,8 @@ class RowPlan:
     job: j.JobRecord | None = None  # the journal record this row matched, if any
     note: str | None = None  # why, for rows that are not submitted
     adopt_video_id: str | None = None  # a results-sheet id unknown to the journal
+    adopted: Any = None  # a ledger create this row shows (hhbatch.adoption), not created again
+    again_of: Any = None  # a ledger create this row repeats on purpose (--again)
 
 
 @dataclass
@@ -101,10 +104,15 @@ class PlanOptions:
 
 
 def build_plan(
-    manifest: Any, journal: j.Journal, options: PlanOptions, *, recovered: int = 0
+    manifest: Any,
+    journal: j.Journal,
+    options: PlanOptions,
+    *,
+    recovered: int = 0,
+    adopt: Callable[[list[RowPlan], dict[str, j.JobRecord]], None] | None = None,
 ) -> Plan:
-    """Decide one action per row. Reads the journal; changes nothing except adopting ids
-    found in a results sheet (so they are polled, never recreated)."""
+    """Decide one action per row. Reads the journal; changes nothing. ``adopt`` may turn rows
+    to submit into rows already created elsewhere (the ledger, :mod:`hhbatch.adoption`)."""
     jobs = journal.jobs()
     by_video_id = {job.video_id: job for job in jobs.values() if job.video_id}
     valid_rows = [row for row in manifest.rows if row.valid]
@@ -135,6 +143,8 @@ def build_plan(
             continue
         plans.append(_matched(row, key, fp, job, options))
 
+    if adopt is not None:
+        adopt(plans, jobs)
     _apply_limit(plans, options.limit)
     spend = apply_caps(plans, options.caps, options.prices)
     plan = Plan(plans, recovered_unknown=recovered, spend=spend)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hhbatch import errors, redact, spec
+from hhbatch import batchid, errors, redact, spec
 from hhbatch import journal as j
 from hhbatch.caps import SpendCaps
 from hhbatch.config import Config, load_config
@@ -28,7 +28,7 @@ from hhbatch.plan import WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_pla
 from hhbatch.reconciler import Poller, RowResult, output_cells, sheet_results, summarize
 
 RESULTS_SUFFIX = ".results"
-JOURNAL_DIRNAME = ".hhbatch"
+JOURNAL_DIRNAME = batchid.JOURNAL_DIRNAME
 # Refresh the sheet at most this often, and so that writing takes at most ~5% of the run.
 MIN_REFRESH_SECONDS = 5.0
 REFRESH_COST_FACTOR = 20.0
@@ -74,6 +74,7 @@ class RunOptions:
     resubmit_unknown: bool = False
     resubmit_edited: bool = False
     encoding: str | None = None  # --encoding: a CSV/TXT manifest's text encoding
+    again: bool = False  # create anew rows whose request another batch already created
 
 
 @dataclass
@@ -129,8 +130,12 @@ def results_path_for(manifest: Path, out: Path | None) -> Path:
     return out.with_name(out.name + default.suffix)
 
 
-def journal_path(manifest: Path) -> Path:
-    return manifest.resolve().parent / JOURNAL_DIRNAME / f"{batch_name(manifest)}.journal.sqlite"
+def journal_path(manifest: Path, sheet: str | None = None) -> Path:
+    """The journal of a CSV manifest, or (``sheet``) of one sheet of a workbook; which one an
+    existing batch uses is decided by :func:`hhbatch.batchid.journal_for`."""
+    if sheet is None:
+        return batchid.legacy_journal_path(manifest, batch_name(manifest))
+    return batchid.sheet_journal_path(manifest, batch_name(manifest), sheet)
 
 
 def resolve_credentials(config: Config) -> tuple[str, str]:
@@ -183,8 +188,10 @@ class Batch:
         base_url: str,
         api_key: str,
         stack: ExitStack,
+        record: Any = None,  # hhbatch.record.BatchRecord (None: a sandbox rehearsal)
     ) -> None:
         self.options = options
+        self.record = record
         self.config = config
         self.manifest = manifest
         self.journal = journal
@@ -289,9 +296,15 @@ class Batch:
         poller = Poller(
             self.journal, client, progress, poll_interval=poll_interval, concurrency=concurrency
         )
+        if self.record is not None and self.record.ledger is not None:
+            from hhbatch.adoption import record_adoptions
+
+            record_adoptions(self.plan, self.journal, self.record.ledger, self.record.batch)
         for rp in self.plan.rows:
             if rp.action == WAIT:
-                if rp.adopt_video_id:
+                if rp.adopted is not None and rp.job is None:
+                    poller.add(rp.row_key, rp.adopted.video_id, just_created=False)
+                elif rp.adopt_video_id:
                     self.journal.adopt(
                         rp.row_key, rp.fingerprint, rp.row.sheet_row, rp.adopt_video_id
                     )
@@ -406,7 +419,9 @@ def prepare(
     require_credentials: bool = True,
 ) -> Batch:
     """Load and validate the manifest, open the journal (taking the batch lock), and plan."""
+    from hhbatch.adoption import LedgerAdoption
     from hhbatch.loader import load_manifest as default_loader
+    from hhbatch.record import open_record
 
     loader = load_manifest or default_loader
     manifest_path = Path(options.manifest)
@@ -425,19 +440,41 @@ def prepare(
     if sheet_errors:
         raise errors.ManifestError(" ".join(sheet_errors), path=str(manifest_path))
     stack = ExitStack()
+    record = None
+    adopt = None
     try:
         if options.sandbox:
             base_url, api_key, path = _start_sandbox(stack)
+            journal = stack.enter_context(j.Journal.open(path, base_url=base_url))
+            recovered = journal.recover_interrupted()
         else:
-            path = journal_path(manifest_path)
             try:
                 base_url, api_key = resolve_credentials(config)
             except errors.MissingCredentials:
                 if require_credentials:
                     raise
                 base_url, api_key = "", ""  # a dry run needs no key
-        journal = stack.enter_context(j.Journal.open(path, base_url=base_url or None))
-        recovered = journal.recover_interrupted()
+            record = open_record(
+                stack,
+                manifest_path=manifest_path,
+                manifest=manifest,
+                name=batch_name(manifest_path),
+                results_path=results_path_for(manifest_path, options.out),
+                base_url=base_url,
+                api_key=api_key,
+                config=config,
+                loader=loader,
+            )
+            journal, recovered = record.journal, record.recovered
+            if record.ledger is not None and record.account is not None:
+                adopt = LedgerAdoption(
+                    record.ledger,
+                    record.account,
+                    record.batch,
+                    again=options.again,
+                    resubmit_unknown=options.resubmit_unknown,
+                    retry_failed=options.retry_failed,
+                )
         plan = build_plan(
             manifest,
             journal,
@@ -451,6 +488,7 @@ def prepare(
                 trust_sheet_ids=not options.sandbox,
             ),
             recovered=len(recovered),
+            adopt=adopt,
         )
         # --resubmit-unknown changes nothing here: a row stays unknown until its new create is
         # actually sent (the intent overwrites it), so a dry run, a "no" at the prompt or a stop
@@ -458,7 +496,7 @@ def prepare(
     except BaseException:
         stack.close()
         raise
-    return Batch(options, config, manifest, journal, plan, base_url, api_key, stack)
+    return Batch(options, config, manifest, journal, plan, base_url, api_key, stack, record)
 
 
 def spend_caps(options: RunOptions, config: Config) -> SpendCaps:

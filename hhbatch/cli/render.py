@@ -108,7 +108,7 @@ def invalid_lines(plan: Plan, limit: int = 50) -> list[str]:
 def resume_command(argv: list[str], *, windows: bool | None = None) -> str:
     """The command that continues this batch, without flags that only made sense once, quoted
     for the shell the user has (cmd/PowerShell quoting differs from POSIX quoting)."""
-    drop = {"--dry-run", "--retry-failed", "--resubmit-unknown", "--resubmit-edited"}
+    drop = {"--dry-run", "--retry-failed", "--resubmit-unknown", "--resubmit-edited", "--again"}
     kept = [a for a in argv if a not in drop]
     if windows if windows is not None else os.name == "nt":
         return subprocess.list2cmdline(["hhbatch", *kept])

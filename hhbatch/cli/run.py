@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hhbatch.adoption import adopted_lines
 from hhbatch.cli import exitcodes
 from hhbatch.cli.render import (
     TqdmProgress,
@@ -128,6 +129,14 @@ def register(subparsers: Any) -> None:
         "--resubmit-edited",
         action="store_true",
         help=_("create new videos for rows edited after they were submitted"),
+    )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help=_(
+            "create new videos for rows whose exact request was already created from another "
+            "file or folder (a copy of the sheet); without it they show that video"
+        ),
     )
     parser.add_argument(
         "--download",
@@ -248,6 +257,7 @@ def handle(args: argparse.Namespace) -> int:
         resubmit_unknown=args.resubmit_unknown,
         resubmit_edited=args.resubmit_edited,
         encoding=args.encoding,
+        again=args.again,
     )
     with prepare(options, require_credentials=not args.dry_run) as batch:
         for warning in batch.manifest.problems:
@@ -258,6 +268,17 @@ def handle(args: argparse.Namespace) -> int:
             say(line)
         for line in [*source_lines(batch.manifest), *loss_lines(batch.losses())]:
             say(line)
+        for line in adopted_lines(batch.plan, batch.record.batch.key if batch.record else None):
+            say(line)
+        if batch.record is not None and batch.record.ledger is None and batch.plan.to_submit:
+            say(
+                "  "
+                + _(
+                    "Without an API key, this machine's record of created videos was not "
+                    "checked: a real run may find some of these rows already created (from a "
+                    "copy of this sheet) and not create them again."
+                )
+            )
         if args.dry_run:
             say(_("Dry run: nothing was sent."))
             return exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK

@@ -1,0 +1,138 @@
+"""The results sheet is a record: what the batch journal does not know, the sheet may.
+
+Why: the journal is hidden (``.hhbatch/``) and users lose it — a campaign folder copied to a
+colleague's machine without hidden files, cleaned, synced, or a journal truncated to 0 bytes.
+The results sheet beside the manifest is what they keep, and it holds every video id. So before
+planning, every row the journal does not know is looked up in the results sheet (the default
+results path, or ``--out``; for a workbook, the same sheet), and what it shows is adopted into the
+journal: an id is a created video (polled, never created again), ``unknown`` / ``submitting``
+stays unknown. Rows are paired by content (fingerprint + occurrence, as :mod:`hhbatch.identity`
+does), so it does not matter whether the user inserted or moved rows since.
+
+A results row showing ``edited`` carries the *old* video of a row whose inputs changed; it is
+adopted under a key no row has, so that the planner pairs it with its row as an edit (the same
+path as a journal's own jobs), never as the new version's video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hhbatch import errors, spec
+from hhbatch import journal as j
+from hhbatch.i18n import _
+from hhbatch.identity import fingerprint, row_keys
+
+# Results-sheet statuses that mean a create may have reached the server without an id.
+SHEET_MAYBE_CREATED = frozenset({"unknown", "submitting"})
+SHEET_EDITED = "edited"
+_SERVER_STATUSES = frozenset(spec.DOCUMENTED_STATUSES)
+
+
+@dataclass
+class SheetRecord:
+    """What the results sheet told. ``found``: a results sheet was there and read."""
+
+    found: bool
+    adopted: int = 0
+
+
+class RecordUnreadable(errors.JournalError):
+    """The results sheet may hold ids the journal lost, but cannot be read."""
+
+
+def adopt_results_sheet(
+    journal: j.Journal,
+    manifest: Any,
+    results_path: Path,
+    *,
+    loader: Callable[..., Any],
+    config: Any,
+) -> SheetRecord:
+    """Adopt into ``journal`` the creates the results sheet shows and the journal does not."""
+    if not results_path.is_file():
+        return SheetRecord(found=False)
+    if _same_file(results_path, Path(manifest.path)):
+        # Running on the results sheet itself: its rows carry their ids (``row.previous``).
+        return SheetRecord(found=True)
+    jobs = journal.jobs()
+    valid = [row for row in manifest.rows if row.valid]
+    if jobs and all(key in jobs for key in row_keys(fingerprint(row) for row in valid)):
+        return SheetRecord(found=True)  # the journal knows every row: nothing to learn
+    try:
+        results = loader(
+            results_path,
+            sheet=manifest.sheet_name if manifest.format != "csv" else None,
+            config=config,
+            base_dir=Path(manifest.path).resolve().parent,
+        )
+    except errors.ManifestError as err:
+        if getattr(err, "sheet", None):
+            return SheetRecord(found=False)  # no such sheet in the results workbook (yet)
+        if jobs:
+            return SheetRecord(found=False)  # the journal is the record; the sheet adds nothing
+        raise RecordUnreadable(
+            _(
+                "The results sheet {path} could not be read ({error}). It may hold the ids of "
+                "videos already created, and the batch journal does not know them, so nothing "
+                "was sent. Close it if another program has it open, or repair it, then run "
+                "again."
+            ).format(path=results_path, error=err)
+        ) from err
+    return SheetRecord(found=True, adopted=_adopt_rows(journal, results.rows, jobs))
+
+
+def _adopt_rows(journal: j.Journal, rows: list[Any], jobs: dict[str, j.JobRecord]) -> int:
+    known_ids = {job.video_id for job in jobs.values() if job.video_id}
+    valid = [row for row in rows if row.valid]
+    fps = [fingerprint(row) for row in valid]
+    keys = {id(row): key for row, key in zip(valid, row_keys(fps), strict=True)}
+    adopted = 0
+    for row in rows:
+        previous = row.previous or {}
+        video_id = (previous.get("videoId") or "").strip() or None
+        status = (previous.get("status") or "").strip()
+        if video_id is None and status not in SHEET_MAYBE_CREATED:
+            continue  # nothing was created from this row (or nothing the sheet knows)
+        if video_id is not None and video_id in known_ids:
+            continue
+        key = keys.get(id(row))
+        if video_id is not None and (key is None or status == SHEET_EDITED):
+            # The video of an earlier version of the row (or of a row invalid now): the planner
+            # pairs it with its row as an edit, never as the video of what the row says now.
+            key = f"sheet:{video_id}"
+        if key is None or key in jobs:
+            continue
+        fp = key.partition("#")[0] if not key.startswith("sheet:") else ""
+        known: dict[str, Any] = {"request": dict(row.request) or None}
+        if video_id is None:
+            known["error"] = _(
+                "The results sheet says this row's create got no answer ({status}), and the batch "
+                "journal is not here to say more, so it was not submitted again. Check your "
+                "HappyHorse dashboard, then rerun with --resubmit-unknown if it is not there."
+            ).format(status=status)
+            journal.adopt(key, fp, row.sheet_row, None, state=j.UNKNOWN, known=known)
+        else:
+            known.update(
+                status=status if status in _SERVER_STATUSES else None,
+                video_url=previous.get("videoUrl") or None,
+                thumbnail_url=previous.get("thumbnailUrl") or None,
+            )
+            journal.adopt(key, fp, row.sheet_row, video_id, known=known)
+            known_ids.add(video_id)
+        jobs[key] = j.JobRecord(
+            key, fp, row.sheet_row, None, j.SUBMITTED, video_id, None, None, None, None, None, 1,
+            None, None,
+        )  # fmt: skip
+        adopted += 1
+    return adopted
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or a.samefile(b)
+    except OSError:
+        return False
