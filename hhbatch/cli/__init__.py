@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "status",
     "download",
     "report",
+    "history",
     "validate",
     "sandbox",
 )
