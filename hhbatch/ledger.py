@@ -20,6 +20,7 @@ short write instead of failing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 import time
@@ -238,11 +239,15 @@ class Ledger:
         )
 
     def record_created(self, entry_id: int, video_id: str, status: str | None) -> None:
+        """Not fsynced (WAL, ``synchronous=NORMAL``: it survives a killed process, not a power
+        cut): were it lost, the entry reads ``unknown`` — never created again — and the batch's
+        own journal (fsynced) still has the id. Half the ledger's fsyncs per create."""
         now = time.time()
         self._write(
             "UPDATE creates SET state = ?, video_id = ?, status = ?, created_at = ?,"
             " updated_at = ? WHERE id = ?",
             (j.SUBMITTED, video_id, status, now, now, entry_id),
+            durable=False,
         )
 
     def record_outcome(self, entry_id: int, state: str) -> None:
@@ -358,8 +363,9 @@ def _unusable(path: Path, err: Exception) -> str:
     return _(
         "This machine's record of created videos {path} cannot be used ({error}). hhbatch "
         "checks it before creating anything, so nothing was sent. Check the disk (space, "
-        "permissions); if the file is damaged, move it aside and run again (the batch journals "
-        "and results sheets still know their videos)."
+        "permissions), or set HHBATCH_HOME to a folder you can write; if the file is damaged, "
+        "move it aside and run again (the batch journals and results sheets still know their "
+        "videos)."
     ).format(path=path, error=err)
 
 
@@ -429,7 +435,14 @@ class LedgeredJournal(j.Journal):
             )
         else:
             self.ledger.record_resent(entry)
-        super().record_intent(row_key, fingerprint, sheet_row, request)
+        try:
+            super().record_intent(row_key, fingerprint, sheet_row, request)
+        except BaseException:
+            # Nothing is sent when the journal cannot take the intent: say so in the ledger too,
+            # or the row would read "unknown" everywhere for a create that never left.
+            with contextlib.suppress(LedgerError):
+                self.ledger.record_outcome(self._entries[row_key], j.HELD)
+            raise
 
     def record_created(self, row_key: str, video_id: str, status: str | None) -> None:
         super().record_created(row_key, video_id, status)

@@ -487,3 +487,15 @@ def test_a_journal_of_the_previous_version_keeps_serving_its_sheet(
         assert db.execute("SELECT value FROM meta WHERE key = 'sheet'").fetchone() == ("Week2",)
     finally:
         db.close()
+
+
+def test_sheet_journal_names_are_safe_and_distinct_on_every_os() -> None:
+    from hhbatch.batchid import sheet_slug
+
+    names = ["Week1", "第一周", "Q1/Q2", "a:b", " padded ", "CON", "con", "Sheet 1", "x%41", "xA"]
+    slugs = [sheet_slug(name) for name in names]
+    assert slugs[:2] == ["Week1", "第一周"]  # letters of any script are kept
+    assert len({s.casefold() for s in slugs}) == len(slugs) - 1  # only CON/con fold together
+    for slug in slugs:
+        assert not set(slug) & set('<>:"/\\|?*') and slug == slug.strip()
+        assert slug.upper() not in {"CON", "PRN", "AUX", "NUL"}
