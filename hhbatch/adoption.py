@@ -173,15 +173,15 @@ def adopted_lines(plan: p.Plan, batch_key: str | None, limit: int = 10) -> list[
         )
     for rp in adopted[:limit]:
         entry = rp.adopted
-        lines.append(
-            "    "
-            + _("row {row}: created {when} from {where}: {video}").format(
-                row=rp.row.sheet_row,
-                when=when(entry),
-                where=origin(entry),
-                video=entry.video_id or _("outcome unknown"),
+        if entry.video_id:
+            line = _("row {row}: video {video_id}, created {when} from {where}").format(
+                row=rp.row.sheet_row, video_id=entry.video_id, when=when(entry), where=origin(entry)
             )
-        )
+        else:
+            line = _("row {row}: outcome unknown, sent {when} from {where}").format(
+                row=rp.row.sheet_row, when=when(entry), where=origin(entry)
+            )
+        lines.append("    " + line)
     if len(adopted) > limit:
         lines.append("    " + _("... and {count} more").format(count=len(adopted) - limit))
     if again:

@@ -20,7 +20,6 @@ short write instead of failing.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import sqlite3
 import time
@@ -399,12 +398,20 @@ class _Transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+NOT_SENT_LEDGER = (
+    "Not submitted: this machine's record of created videos could not be written. Nothing was "
+    "charged."
+)
+
+
 class LedgeredJournal(j.Journal):
     """A batch journal whose create protocol is mirrored into the ledger.
 
     The executor and the poller talk to this exactly as to the journal; each create-related call
-    also writes the ledger at the same moment. The ledger's intent goes first: when it cannot be
-    written, nothing was recorded and nothing is sent, so the row stays submittable.
+    also writes the ledger at the same moment, right after the journal. Between the two intents
+    nothing has been sent yet: a kill there leaves the journal's usual ``unknown`` and no ledger
+    entry (nothing to adopt; nothing was created). When the ledger cannot take the intent, the
+    journal says "not submitted" and nothing is sent.
     """
 
     def __init__(self, journal: j.Journal, ledger: Ledger, account: str, batch: BatchRef) -> None:
@@ -422,26 +429,25 @@ class LedgeredJournal(j.Journal):
     def record_intent(
         self, row_key: str, fingerprint: str, sheet_row: int, request: dict[str, Any]
     ) -> None:
-        entry = self._entries.get(row_key)
-        if entry is None:
-            prompt = request.get("prompt")
-            self._entries[row_key] = self.ledger.record_intent(
-                self.account,
-                fingerprint,
-                self.batch,
-                row_key,
-                sheet_row,
-                str(prompt) if prompt is not None else None,
-            )
-        else:
-            self.ledger.record_resent(entry)
+        super().record_intent(row_key, fingerprint, sheet_row, request)
         try:
-            super().record_intent(row_key, fingerprint, sheet_row, request)
+            entry = self._entries.get(row_key)
+            if entry is None:
+                prompt = request.get("prompt")
+                self._entries[row_key] = self.ledger.record_intent(
+                    self.account,
+                    fingerprint,
+                    self.batch,
+                    row_key,
+                    sheet_row,
+                    str(prompt) if prompt is not None else None,
+                )
+            else:
+                self.ledger.record_resent(entry)
         except BaseException:
-            # Nothing is sent when the journal cannot take the intent: say so in the ledger too,
-            # or the row would read "unknown" everywhere for a create that never left.
-            with contextlib.suppress(LedgerError):
-                self.ledger.record_outcome(self._entries[row_key], j.HELD)
+            # Nothing is sent when the ledger cannot take the intent: say so in the journal,
+            # or the row would read "unknown" for a create that never left.
+            super().record_not_sent(row_key, _(NOT_SENT_LEDGER))
             raise
 
     def record_created(self, row_key: str, video_id: str, status: str | None) -> None:
