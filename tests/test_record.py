@@ -446,9 +446,6 @@ def test_each_sheet_of_a_workbook_is_its_own_batch(
     assert len(journals(tmp_path)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs wp-writer: the writer carries other sheets' result columns over"
-)
 def test_running_one_sheet_keeps_the_other_sheets_results(
     cli: Cli, sandbox: Sandbox, tmp_path: Path
 ) -> None:
