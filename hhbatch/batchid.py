@@ -58,10 +58,10 @@ def sheet_slug(sheet: str) -> str:
 
 
 def journal_for(
-    manifest: Path, name: str, fmt: str, sheet: str, row_keys: Callable[[], Collection[str]]
+    manifest: Path, name: str, fmt: str, sheet: str, fingerprints: Callable[[], Collection[str]]
 ) -> tuple[Path, bool]:
     """The journal of this sheet, and whether it is a previous version's journal to be marked
-    with the sheet's name. ``row_keys()``: the keys of the sheet's valid rows (computed only
+    with the sheet's name. ``fingerprints()``: those of the sheet's valid rows (computed only
     when a previous version's journal has to be recognised)."""
     legacy = legacy_journal_path(manifest, name)
     if fmt in SINGLE_SHEET_FORMATS:
@@ -69,23 +69,23 @@ def journal_for(
     own = sheet_journal_path(manifest, name, sheet)
     if own.exists() or not legacy.exists():
         return own, False
-    recorded, keys = _legacy_contents(legacy)
+    recorded, jobs = _legacy_contents(legacy)
     if recorded is not None:
         return (legacy, False) if recorded == sheet else (own, False)
-    if keys is None:
+    if jobs is None:
         # Unreadable now (locked by a run, damaged): opening it says which, in one sentence.
         return legacy, False
-    if not keys:
+    if not jobs:
         return legacy, True
-    mine = row_keys()
-    known = sum(1 for key in keys if key in mine)
-    if known * 2 >= len(keys):
+    mine = fingerprints()
+    known = sum(1 for fp in jobs if fp in mine)
+    if known * 2 >= len(jobs):
         return legacy, True
     return own, False
 
 
 def _legacy_contents(path: Path) -> tuple[str | None, list[str] | None]:
-    """(the sheet recorded in it, its jobs' row keys); keys None when it cannot be read."""
+    """(the sheet recorded in it, its jobs' fingerprints); None when it cannot be read."""
     if path.stat().st_size == 0:
         return None, None
     try:
@@ -94,9 +94,9 @@ def _legacy_contents(path: Path) -> tuple[str | None, list[str] | None]:
         return None, None
     try:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        keys = [row[0] for row in db.execute("SELECT row_key FROM jobs").fetchall()]
+        jobs = [row[0] for row in db.execute("SELECT fingerprint FROM jobs").fetchall()]
     except sqlite3.Error:
         return None, None
     finally:
         db.close()
-    return meta.get(META_SHEET), keys
+    return meta.get(META_SHEET), jobs

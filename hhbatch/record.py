@@ -21,7 +21,7 @@ from hhbatch import batchid, recovery, userdata
 from hhbatch import journal as j
 from hhbatch.errors import JournalError
 from hhbatch.i18n import _
-from hhbatch.identity import fingerprint, row_keys
+from hhbatch.identity import fingerprint
 from hhbatch.ledger import BatchRef, Ledger, LedgeredJournal
 
 
@@ -52,7 +52,7 @@ def open_record(
         name,
         manifest.format,
         manifest.sheet_name,
-        lambda: set(row_keys(fingerprint(row) for row in manifest.rows if row.valid)),
+        lambda: {fingerprint(row) for row in manifest.rows if row.valid},
     )
     was_empty = path.is_file() and path.stat().st_size == 0
     journal = stack.enter_context(j.Journal.open(path, base_url=base_url or None))

@@ -6,8 +6,9 @@ The results sheet beside the manifest is what they keep, and it holds every vide
 planning, every row the journal does not know is looked up in the results sheet (the default
 results path, or ``--out``; for a workbook, the same sheet), and what it shows is adopted into the
 journal: an id is a created video (polled, never created again), ``unknown`` / ``submitting``
-stays unknown. Rows are paired by content (fingerprint + occurrence, as :mod:`hhbatch.identity`
-does), so it does not matter whether the user inserted or moved rows since.
+stays unknown. Rows are paired by content (their fingerprint, as :mod:`hhbatch.identity` computes
+it; identical rows as :mod:`hhbatch.twins` pairs them), so it does not matter whether the user
+inserted or moved rows since.
 
 A results row showing ``edited`` carries the *old* video of a row whose inputs changed; it is
 adopted under a key no row has, so that the planner pairs it with its row as an edit (the same
@@ -16,6 +17,7 @@ path as a journal's own jobs), never as the new version's video.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.i18n import _
-from hhbatch.identity import fingerprint, row_keys
+from hhbatch.identity import fingerprint
 
 # Results-sheet statuses that mean a create may have reached the server without an id.
 SHEET_MAYBE_CREATED = frozenset({"unknown", "submitting"})
@@ -59,9 +61,10 @@ def adopt_results_sheet(
         # Running on the results sheet itself: its rows carry their ids (``row.previous``).
         return SheetRecord(found=True)
     jobs = journal.jobs()
-    valid = [row for row in manifest.rows if row.valid]
-    if jobs and all(key in jobs for key in row_keys(fingerprint(row) for row in valid)):
-        return SheetRecord(found=True)  # the journal knows every row: nothing to learn
+    wanted = Counter(fingerprint(row) for row in manifest.rows if row.valid)
+    recorded = Counter(job.fingerprint for job in jobs.values())
+    if jobs and all(recorded[fp] >= n for fp, n in wanted.items()):
+        return SheetRecord(found=True)  # a record for every row: nothing to learn
     try:
         results = loader(
             results_path,
@@ -86,10 +89,10 @@ def adopt_results_sheet(
 
 
 def _adopt_rows(journal: j.Journal, rows: list[Any], jobs: dict[str, j.JobRecord]) -> int:
+    """Identical rows (twins) are matched to records by :mod:`hhbatch.twins` whatever their key
+    says, so an adopted record only needs a key of its fingerprint that no record uses yet."""
     known_ids = {job.video_id for job in jobs.values() if job.video_id}
-    valid = [row for row in rows if row.valid]
-    fps = [fingerprint(row) for row in valid]
-    keys = {id(row): key for row, key in zip(valid, row_keys(fps), strict=True)}
+    recorded = Counter(job.fingerprint for job in jobs.values())
     adopted = 0
     for row in rows:
         previous = row.previous or {}
@@ -99,14 +102,19 @@ def _adopt_rows(journal: j.Journal, rows: list[Any], jobs: dict[str, j.JobRecord
             continue  # nothing was created from this row (or nothing the sheet knows)
         if video_id is not None and video_id in known_ids:
             continue
-        key = keys.get(id(row))
-        if video_id is not None and (key is None or status == SHEET_EDITED):
+        fp = fingerprint(row) if row.valid else ""
+        if video_id is None and (not fp or recorded[fp]):
+            # No id to tell one create from another: the sheet's "unknown" is news only when
+            # the journal has nothing at all of this request (it was lost).
+            continue
+        if video_id is not None and (not fp or status == SHEET_EDITED):
             # The video of an earlier version of the row (or of a row invalid now): the planner
             # pairs it with its row as an edit, never as the video of what the row says now.
-            key = f"sheet:{video_id}"
-        if key is None or key in jobs:
-            continue
-        fp = key.partition("#")[0] if not key.startswith("sheet:") else ""
+            key, fp = f"sheet:{video_id}", ""
+            if key in jobs:
+                continue
+        else:
+            key = _free_key(fp, jobs)
         known: dict[str, Any] = {"request": dict(row.request) or None}
         if video_id is None:
             known["error"] = _(
@@ -129,6 +137,13 @@ def _adopt_rows(journal: j.Journal, rows: list[Any], jobs: dict[str, j.JobRecord
         )  # fmt: skip
         adopted += 1
     return adopted
+
+
+def _free_key(fp: str, jobs: dict[str, j.JobRecord]) -> str:
+    n = 1
+    while f"{fp}#{n}" in jobs:
+        n += 1
+    return f"{fp}#{n}"
 
 
 def _same_file(a: Path, b: Path) -> bool:
