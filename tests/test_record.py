@@ -159,6 +159,20 @@ def test_a_row_edited_after_the_journal_was_lost_is_an_edit_not_a_new_video(
     assert [rows[prompt(i)]["videoId"] for i in (0, 2)] == [old[0], old[2]]
 
 
+def test_twins_keep_their_own_videos_when_the_journal_is_lost(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = write_xlsx(tmp_path / "tw.xlsx", HEADER, [row(0), row(1), row(0), row(0)])
+    assert cli.run(manifest).code == exitcodes.OK
+    before = ids_of(results_path(manifest))
+    shutil.rmtree(tmp_path / JOURNAL_DIRNAME)
+    another_machine(monkeypatch, tmp_path)
+    result = cli.run(manifest)
+    assert result.code == exitcodes.OK, result
+    assert creates(sandbox) == 4, result
+    assert ids_of(results_path(manifest)) == before
+
+
 @pytest.mark.parametrize("survivor", ["results sheet", "ledger"])
 def test_a_zero_byte_journal_is_not_a_new_batch(
     cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, survivor: str

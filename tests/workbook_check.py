@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from lxml import etree
 
@@ -456,7 +457,14 @@ def run_case(case: Case, writes: Counter[str]) -> None:
 
     stream = io.StringIO()
     args = ["run", str(case.source), "--sheet", case.sheet, "--yes"]
-    with contextlib.redirect_stderr(stream), contextlib.redirect_stdout(stream):
+    # The corpus workbooks ask for the same videos: with one per-user ledger, each later case
+    # would adopt the earlier one's videos and create (and refresh) nothing. One user per case.
+    own_user = {"HHBATCH_HOME": str(case.source.parent / "home")}
+    with (
+        mock.patch.dict(os.environ, own_user),
+        contextlib.redirect_stderr(stream),
+        contextlib.redirect_stdout(stream),
+    ):
         case.code = main([*args, "--poll-interval", "0.05", "--rate", "500"])
     case.output = stream.getvalue()
     result = default_output_path(case.source)
