@@ -25,6 +25,7 @@ from typing import Any
 
 from hhbatch import errors, spec
 from hhbatch import journal as j
+from hhbatch.batchid import SINGLE_SHEET_FORMATS
 from hhbatch.i18n import _
 from hhbatch.identity import fingerprint
 
@@ -68,7 +69,7 @@ def adopt_results_sheet(
     try:
         results = loader(
             results_path,
-            sheet=manifest.sheet_name if manifest.format != "csv" else None,
+            sheet=None if manifest.format in SINGLE_SHEET_FORMATS else manifest.sheet_name,
             config=config,
             base_dir=Path(manifest.path).resolve().parent,
         )
