@@ -197,6 +197,16 @@ class Journal:
             )
         recorded = meta.get("base_url")
         if recorded is not None and base_url is not None and recorded != base_url:
+            if not self._created_anything():
+                # Nothing was ever created against the old address (a typo, no network, a
+                # dry run): there are no ids to lose. Follow the new address; storage keys
+                # from the old server mean nothing to the new one, so they go too.
+                with self._tx():
+                    self._db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'base_url'", (base_url,)
+                    )
+                    self._db.execute("DELETE FROM uploads")
+                return
             raise JournalError(
                 _(
                     "This batch was started against {recorded}, not {base_url}. Video ids from "
@@ -213,6 +223,16 @@ class Journal:
                     *([("base_url", base_url)] if base_url is not None else []),
                 ],
             )
+
+    def _created_anything(self) -> bool:
+        """Whether a create may ever have reached the server of this journal (the base-URL lock
+        applies only then): any id, or any state other than held/rejected (a refused create
+        created nothing; a held one was never sent)."""
+        row = self._db.execute(
+            "SELECT 1 FROM jobs WHERE video_id IS NOT NULL OR state NOT IN (?, ?) LIMIT 1",
+            (HELD, REJECTED),
+        ).fetchone()
+        return row is not None
 
     def close(self) -> None:
         self._db.close()

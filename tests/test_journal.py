@@ -101,9 +101,20 @@ def test_a_second_open_is_refused_while_the_first_holds_the_lock(path: Path) -> 
         pass
 
 
+def test_base_url_may_change_while_nothing_was_created(path: Path) -> None:
+    with j.Journal.open(path, base_url="https://typo.example") as journal:
+        journal.record_held("k#1", "k", 2, "Not submitted: could not connect.")
+        journal.record_upload(j.UploadRecord("sha", "image", "image/png", 3, "img/x", None))
+    with j.Journal.open(path, base_url=BASE) as journal:  # nothing created: follows the fix
+        assert journal.get_upload("sha", "image", "image/png") is None  # keys of another server
+        journal.record_intent("k#1", "k", 2, {"prompt": "x"})
+    with pytest.raises(JournalError, match="was started against"):
+        j.Journal.open(path, base_url="https://typo.example")
+
+
 def test_base_url_mismatch_is_refused(path: Path) -> None:
-    with j.Journal.open(path, base_url=BASE):
-        pass
+    with j.Journal.open(path, base_url=BASE) as journal:
+        journal.record_intent("k#1", "k", 2, {"prompt": "x"})
     with pytest.raises(JournalError, match="was started against") as err:
         j.Journal.open(path, base_url="https://other.example")
     assert BASE in str(err.value)
