@@ -29,6 +29,8 @@ UNKNOWN = "unknown"  # a create whose outcome is unknown (see --resubmit-unknown
 INVALID = "invalid"  # the loader found problems: never sent
 EDITED = "edited"  # inputs changed after the row was created: reported, not resubmitted
 LATER = "later"  # eligible, but beyond --limit: the next run takes it
+SKIPPED = "skipped"  # marked in the Skip / 跳过 column (template examples): never sent
+ACTIONS = (SUBMIT, WAIT, DONE, FAILED, UNKNOWN, INVALID, EDITED, LATER, SKIPPED)
 
 # Journal states that may have cost credits: an edit to such a row must not silently resubmit.
 _CHARGED_STATES = frozenset({j.SUBMITTING, j.SUBMITTED, j.READY, j.FAILED, j.UNKNOWN})
@@ -101,6 +103,15 @@ class PlanOptions:
     # Video ids already in a results sheet are trusted (polled, never recreated) unless the run
     # is against a fresh sandbox, whose ids die with it.
     trust_sheet_ids: bool = True
+    # ``--resubmit-unknown ROWS``: only these sheet rows (None: every unknown row).
+    resubmit_unknown_rows: frozenset[int] | None = None
+
+    def resubmits_unknown(self, row: Any) -> bool:
+        """Whether an unknown row is to be created again (``--resubmit-unknown [ROWS]``)."""
+        if not self.resubmit_unknown:
+            return False
+        rows = self.resubmit_unknown_rows
+        return rows is None or row.sheet_row in rows
 
 
 def build_plan(
@@ -115,7 +126,7 @@ def build_plan(
     to submit into rows already created elsewhere (the ledger, :mod:`hhbatch.adoption`)."""
     jobs = journal.jobs()
     by_video_id = {job.video_id: job for job in jobs.values() if job.video_id}
-    valid_rows = [row for row in manifest.rows if row.valid]
+    valid_rows = [row for row in manifest.rows if row.valid and not row.skip]
     fps = [fingerprint(row) for row in valid_rows]
     # Identical rows are told apart by their sheet ids and their records' states (hhbatch.twins).
     row_keys = assign_row_keys(valid_rows, fps, jobs, trust_sheet_ids=options.trust_sheet_ids)
@@ -124,6 +135,9 @@ def build_plan(
 
     plans: list[RowPlan] = []
     for row in manifest.rows:
+        if row.skip:
+            plans.append(_skipped(row, by_video_id, options))
+            continue
         if not row.valid:
             # A row made earlier that is invalid now (e.g. its file was moved) keeps showing
             # the video it has: the results sheet must not lose finished work.
@@ -162,7 +176,7 @@ def _matched(row: Any, key: str, fp: str, job: j.JobRecord, options: PlanOptions
         rp.action = SUBMIT if options.retry_failed else FAILED
         rp.note = job.error
     elif job.state in (j.UNKNOWN, j.SUBMITTING):
-        rp.action = SUBMIT if options.resubmit_unknown else UNKNOWN
+        rp.action = SUBMIT if options.resubmits_unknown(row) else UNKNOWN
         rp.note = job.error
     return rp
 
@@ -213,7 +227,7 @@ def _unmatched(
         # or moved journal). Trust the sheet: poll the id, never create the video a second time.
         return RowPlan(row, WAIT, key, fp, adopt_video_id=previous_id)
     sheet_status = (row.previous or {}).get("status", "") if options.trust_sheet_ids else ""
-    if old is None and sheet_status in _SHEET_MAYBE_CREATED and not options.resubmit_unknown:
+    if old is None and sheet_status in _SHEET_MAYBE_CREATED and not options.resubmits_unknown(row):
         # The journal is lost, and the results sheet says a create got no answer: it may exist
         # (and be paid for). Same rule as with the journal: only --resubmit-unknown sends it.
         return RowPlan(
@@ -228,6 +242,17 @@ def _unmatched(
             ),
         )
     return RowPlan(row, SUBMIT, key, fp)
+
+
+def _skipped(row: Any, by_video_id: dict[str, j.JobRecord], options: PlanOptions) -> RowPlan:
+    """A row marked in the Skip column: never sent. One that was created before keeps showing
+    its video (the sheet must not lose finished work)."""
+    sheet_id = (row.previous or {}).get("videoId") if options.trust_sheet_ids else None
+    note = _(
+        "Skipped: marked {mark} in the Skip column, so it is never submitted. Clear that cell "
+        "to create this video."
+    ).format(mark=repr(row.skip))
+    return RowPlan(row, SKIPPED, job=by_video_id.get(sheet_id) if sheet_id else None, note=note)
 
 
 # Statuses the results sheet shows for a create that may have reached the server.
@@ -291,6 +316,8 @@ def _pair_edited_rows(
             used.add(orphan.row_key)
 
     for row in rows:
+        if row.skip:
+            continue
         if not row.valid:
             if not (trust_sheet_ids and (row.previous or {}).get("videoId")):
                 gap.append(row)  # may be a finished row whose file went missing since

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from hhbatch import errors, spec
 from hhbatch import journal as j
-from hhbatch.columns import RESULT_COLUMNS, header_for
+from hhbatch.columns import RESULT_COLUMNS, header_for, status_for_sheet
 from hhbatch.i18n import _
-from hhbatch.plan import EDITED, INVALID, LATER, UNKNOWN, Plan
+from hhbatch.plan import EDITED, INVALID, LATER, SKIPPED, UNKNOWN, Plan
 
 # Learn from this many finished jobs before trusting the estimate.
 _MIN_SAMPLES = 5
@@ -69,6 +69,10 @@ class Poller:
         self.polls = 0
         self.finished_count = 0
         self.auth_error: errors.AuthError | None = None
+        # Set when the API could not be reached before it ever answered a poll: waiting on is
+        # pointless (the base URL is wrong or there is no network); the run says so (exit 5).
+        self.unreachable: errors.ApiUnreachable | None = None
+        self._answered = 0
         self._heap: list[_Due] = []
         self._seq = 0
         self._durations: list[float] = []
@@ -158,7 +162,7 @@ class Poller:
         """
         self._once = once
         while True:
-            if self.auth_error is not None or should_stop():
+            if self.auth_error is not None or self.unreachable is not None or should_stop():
                 break
             if deadline is not None and self.clock() >= deadline:
                 break
@@ -205,6 +209,7 @@ class Poller:
                 self._changed.set()
                 return
             except errors.NotFound:
+                self._answered += 1
                 self.journal.record_status(
                     item.row_key,
                     status="not_found",
@@ -221,12 +226,17 @@ class Poller:
                 )
                 self.events.status_seen(item.row_key, "not_found")
                 return
-            except errors.ApiError:
+            except errors.ApiError as err:
+                if isinstance(err, errors.ApiUnreachable) and not self._answered:
+                    self.unreachable = err
+                    self._changed.set()
+                    return
                 # Transient trouble after the client's own retries: ask again later.
                 self._reschedule(item)
                 return
             finally:
                 self.polls += 1
+            self._answered += 1
             self._record(item, video)
         finally:
             # Leave the active set *before* waking the loop, or it may see this task as still
@@ -280,6 +290,7 @@ SHEET_SUBMITTING = "submitting"
 SHEET_FAILED = "failed"
 SHEET_EDITED = "edited"  # inputs changed after the video was made; the old video is shown
 SHEET_SUBMITTED = "submitted"  # an id exists, no status seen yet (e.g. adopted from a sheet)
+SHEET_SKIPPED = "skipped"  # marked in the Skip column (template examples): never sent
 # Sheet statuses that are settled for this run: everything else is still generating.
 SETTLED_STATUSES = frozenset(
     {
@@ -289,6 +300,7 @@ SETTLED_STATUSES = frozenset(
         SHEET_UNKNOWN,
         SHEET_NOT_SUBMITTED,
         SHEET_EDITED,
+        SHEET_SKIPPED,
         "not_found",
     }
 )
@@ -306,6 +318,17 @@ class RowResult:
 
 def row_result(action: str, note: str | None, job: j.JobRecord | None) -> RowResult:
     """What the sheet says for one row, from the plan's action and the journal's record."""
+    if action == SKIPPED:
+        if job is None:
+            return RowResult(SHEET_SKIPPED, error=note)
+        return RowResult(
+            SHEET_SKIPPED,
+            video_id=job.video_id,
+            video_url=job.video_url,
+            thumbnail_url=job.thumbnail_url,
+            ready_at=job.ready_at,
+            error=note,
+        )
     if action == INVALID:
         if job is None or not job.video_id:
             return RowResult(SHEET_INVALID, error=note)
@@ -354,7 +377,7 @@ def sheet_results(plan: Plan, journal: j.Journal) -> dict[int, RowResult]:
     results = {}
     for rp in plan.rows:
         job = None
-        if rp.action in (EDITED, INVALID):
+        if rp.action in (EDITED, INVALID, SKIPPED):
             job = rp.job
             if job is not None:
                 job = jobs.get(job.row_key, job)
@@ -383,7 +406,9 @@ def output_cells(
     rows: dict[int, dict[str, Any]] = {}
     for sheet_row, r in results.items():
         rows[sheet_row] = {
-            headers["status"]: OutputCell(r.status, fill=fills.get(_fill_key(r.status))),
+            headers["status"]: OutputCell(
+                status_for_sheet(r.status, language), fill=fills.get(_fill_key(r.status))
+            ),
             headers["videoId"]: OutputCell(r.video_id),
             headers["videoUrl"]: OutputCell(r.video_url, link=r.video_url),
             headers["thumbnailUrl"]: OutputCell(r.thumbnail_url, link=r.thumbnail_url),
@@ -405,4 +430,6 @@ def _fill_key(status: str) -> str:
         return status
     if status == SHEET_EDITED:
         return SHEET_UNKNOWN  # the same warning colour: look at this row
+    if status == SHEET_SKIPPED:
+        return status  # no fill: nothing happened to it
     return "processing"

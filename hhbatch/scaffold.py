@@ -19,6 +19,8 @@ LANGUAGES = ("en", "zh")
 CAMPAIGN_FILENAME = "campaign.xlsx"
 # language → packaged template file
 TEMPLATE_FOR_LANGUAGE = {"en": "campaign.xlsx", "zh": "campaign.zh.xlsx"}
+# language → packaged, commented settings file (written as hhbatch.yaml)
+CONFIG_FOR_LANGUAGE = {"en": CONFIG_FILENAME, "zh": "hhbatch.zh.yaml"}
 
 
 @dataclass
@@ -59,7 +61,7 @@ def init_folder(folder: Path | str = ".", language: str = "en") -> InitResult:
     result = InitResult(folder)
     files = {
         CAMPAIGN_FILENAME: TEMPLATE_FOR_LANGUAGE[language],
-        CONFIG_FILENAME: CONFIG_FILENAME,
+        CONFIG_FILENAME: CONFIG_FOR_LANGUAGE[language],
     }
     for target_name, template_name in files.items():
         target = folder / target_name

@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hhbatch import spec
+from hhbatch.columns import EXAMPLE_MARK, SKIP_COLUMN
 from hhbatch.config import CONFIG_FILENAME, Config
 from hhbatch.loader.headers import MANIFEST_FIELDS, chinese_header, english_header
 
 HERE = Path(__file__).resolve().parent
 # ``hhbatch init`` copies these from inside the installed package (tests keep both equal).
 PACKAGE_DATA = HERE.parent / "hhbatch" / "data"
-PACKAGED = ("campaign.xlsx", "campaign.zh.xlsx", CONFIG_FILENAME)
+ZH_CONFIG_FILENAME = "hhbatch.zh.yaml"  # ``init --lang zh`` copies it as hhbatch.yaml
+PACKAGED = ("campaign.xlsx", "campaign.zh.xlsx", CONFIG_FILENAME, ZH_CONFIG_FILENAME)
 DATA_ROWS = 1000  # rows that get dropdowns and ranges; more rows still load fine
 TEMPLATE_FIELDS = MANIFEST_FIELDS  # every field, in the API's own order
+FIRST_FIELD_COLUMN = 2  # column A is the Skip column that marks the example rows
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,25 @@ def allowed_zh(field: spec.FieldSpec) -> str:
     return field.allowed()
 
 
+def skip_header(language: str) -> str:
+    return SKIP_COLUMN.zh if language == "zh" else SKIP_COLUMN.name.capitalize()
+
+
+def skip_hint(language: str) -> tuple[str, str]:
+    """The first column: why the two example rows are never submitted, and how to use one."""
+    if language == "zh":
+        text = (
+            "此列有内容的行不会提交，也不收费（示例行写着“示例”）。在示例下方填写您的行；"
+            "要使用某个示例，清空它的这一格。"
+        )
+    else:
+        text = (
+            "Rows with anything in this column are never submitted or charged (the examples "
+            "say 'example'). Add your rows below them; to use an example, clear its cell here."
+        )
+    return skip_header(language), text
+
+
 def width(name: str) -> float:
     return {"prompt": 60, "style": 16}.get(name, 24 if name in spec.FILE_COLUMNS else 15)
 
@@ -150,7 +172,19 @@ def write_xlsx(path: Path, language: Language) -> None:
     sheet.title = "视频" if language.code == "zh" else "Videos"
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
-    for index, name in enumerate(TEMPLATE_FIELDS, start=1):
+    # Column A marks the example rows: a user who types below them must not pay for a demo.
+    cell = sheet.cell(1, 1, skip_header(language.code))
+    cell.font, cell.fill = bold, fill
+    sheet.column_dimensions["A"].width = 10
+    title, text = skip_hint(language.code)
+    skip_hint_rule = DataValidation(showInputMessage=True, promptTitle=title, prompt=text)
+    skip_hint_rule.add("A1")
+    sheet.add_data_validation(skip_hint_rule)
+    grey = Font(italic=True, color="808080")
+    for row in range(2, len(language.example_rows) + 2):
+        mark = sheet.cell(row, 1, EXAMPLE_MARK[language.code])
+        mark.font = grey
+    for index, name in enumerate(TEMPLATE_FIELDS, start=FIRST_FIELD_COLUMN):
         letter = get_column_letter(index)
         cell = sheet.cell(1, index, header(name, language.code))
         cell.font, cell.fill = bold, fill
@@ -171,7 +205,7 @@ def write_xlsx(path: Path, language: Language) -> None:
             for row in range(2, len(language.example_rows) + 2):
                 sheet.cell(row, index).alignment = Alignment(wrap_text=True, vertical="top")
     for row, example in enumerate(language.example_rows, start=2):
-        for index, name in enumerate(TEMPLATE_FIELDS, start=1):
+        for index, name in enumerate(TEMPLATE_FIELDS, start=FIRST_FIELD_COLUMN):
             if name in example:
                 sheet.cell(row, index, example[name])
     sheet.freeze_panes = "A2"
@@ -232,14 +266,17 @@ def _n(value: float | None) -> str:
 def csv_text() -> str:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([header(name, "en") for name in TEMPLATE_FIELDS])
+    writer.writerow([skip_header("en"), *(header(name, "en") for name in TEMPLATE_FIELDS)])
     for example in EXAMPLES_EN:
-        writer.writerow([example.get(name, "") for name in TEMPLATE_FIELDS])
+        writer.writerow([EXAMPLE_MARK["en"], *(example.get(name, "") for name in TEMPLATE_FIELDS)])
     return buffer.getvalue()
 
 
-def yaml_text() -> str:
-    """Every setting of hhbatch/config.py, commented out, with what it does."""
+def yaml_text(language: str = "en") -> str:
+    """Every setting of hhbatch/config.py, commented out, with what it does (in English, or in
+    Chinese for ``init --lang zh``: the settings' names stay as they are)."""
+    if language == "zh":
+        return yaml_text_zh()
     defaults = Config()
     durations = spec.CREATE_FIELDS["durationSec"]
     lines = [
@@ -301,6 +338,55 @@ def yaml_text() -> str:
     return "\n".join(lines)
 
 
+def yaml_text_zh() -> str:
+    defaults = Config()
+    durations = spec.CREATE_FIELDS["durationSec"]
+    ratios = "、".join(spec.CREATE_FIELDS["aspectRatio"].choices)
+    poll_low, poll_high = spec.RECOMMENDED_POLL_INTERVAL_SEC
+    low, high = _n(durations.minimum), _n(durations.maximum)
+    lines = [
+        "# hhbatch.yaml：本文件夹中活动表格的设置。每一行都是可选的；",
+        "# 去掉行首的“# ”即可启用。API 密钥绝不保存在这里：请设置环境变量",
+        f"# {spec.ENV_API_KEY}。",
+        "",
+        f"# 您的 HappyHorse 域名（也可以设置环境变量 {spec.ENV_BASE_URL}）。",
+        "# base_url: https://example.happyhorse.ai",
+        "",
+        "# 某行留空（或表格没有该列）时使用的值。",
+        "# 任何列都可以有默认值，文件列也可以（路径相对于本文件）。",
+        "# defaults:",
+        "#   resolution: 1080p        # 整个活动都用 1080p",
+        f"#   durationSec: {int(((durations.minimum or 0) + (durations.maximum or 0)) // 2)}"
+        f"           # {low} 到 {high} 的整数",
+        f'#   aspectRatio: "9:16"      # 可选 {ratios}',
+        "#   cameraMotion: none",
+        "#   referenceAudio: assets/jingle.mp3",
+        "",
+        "# 列的其他表头名称，例如您的团队已经在用的叫法。",
+        "# aliases:",
+        "#   prompt: [Brief, 文案内容]",
+        "#   durationSec: [Länge, 秒]",
+        "",
+        "# 工作簿有多个工作表时读取哪一个（默认：第一个可见的工作表）。",
+        "# sheet: 视频",
+        "",
+        "# 起始的每秒请求数；遇到限流时 hhbatch 会自动放慢。",
+        f"# rate: {defaults.rate:g}",
+        "",
+        "# 同时进行的上传 / 视频创建数量。",
+        f"# concurrency: {defaults.concurrency}",
+        "",
+        f"# 同一个视频两次状态查询之间的秒数（厂商建议 {poll_low:g} 到 {poll_high:g}）。",
+        f"# poll_interval: {defaults.poll_interval:g}",
+        "",
+        f"# 上传大小限制中 1 MB 的字节数（{spec.MEGABYTE} 是稳妥的理解；",
+        f"# 如果 HappyHorse 支持确认是二进制 MB，则为 {1024 * 1024}）。",
+        f"# megabyte: {defaults.megabyte}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def build(dest: Path = HERE) -> list[Path]:
     written = []
     for language in LANGUAGES:
@@ -309,7 +395,8 @@ def build(dest: Path = HERE) -> list[Path]:
         written.append(path)
     (dest / "campaign.csv").write_bytes(csv_text().encode("utf-8-sig"))
     (dest / CONFIG_FILENAME).write_text(yaml_text(), encoding="utf-8", newline="\n")
-    written += [dest / "campaign.csv", dest / CONFIG_FILENAME]
+    (dest / ZH_CONFIG_FILENAME).write_text(yaml_text("zh"), encoding="utf-8", newline="\n")
+    written += [dest / "campaign.csv", dest / CONFIG_FILENAME, dest / ZH_CONFIG_FILENAME]
     if dest == HERE:
         PACKAGE_DATA.mkdir(exist_ok=True)
         for name in PACKAGED:

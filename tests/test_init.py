@@ -30,22 +30,27 @@ def english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 TEMPLATES = ROOT / "templates"
 
 
-@pytest.mark.parametrize("name", ["campaign.xlsx", "campaign.zh.xlsx", "hhbatch.yaml"])
+@pytest.mark.parametrize(
+    "name", ["campaign.xlsx", "campaign.zh.xlsx", "hhbatch.yaml", "hhbatch.zh.yaml"]
+)
 def test_packaged_templates_equal_the_templates_folder(name: str) -> None:
     # After editing templates/, run templates/build_templates.py: it writes both copies.
     assert template_bytes(name) == (TEMPLATES / name).read_bytes()
 
 
 @pytest.mark.parametrize(
-    ("language", "template"), [("en", "campaign.xlsx"), ("zh", "campaign.zh.xlsx")]
+    ("language", "template", "config"),
+    [("en", "campaign.xlsx", "hhbatch.yaml"), ("zh", "campaign.zh.xlsx", "hhbatch.zh.yaml")],
 )
-def test_init_writes_campaign_and_config(tmp_path: Path, language: str, template: str) -> None:
+def test_init_writes_campaign_and_config(
+    tmp_path: Path, language: str, template: str, config: str
+) -> None:
     result = init_folder(tmp_path / "new folder", language)
     folder = tmp_path / "new folder"
     assert result.written == [folder / "campaign.xlsx", folder / "hhbatch.yaml"]
     assert result.kept == []
     assert (folder / "campaign.xlsx").read_bytes() == (TEMPLATES / template).read_bytes()
-    assert (folder / "hhbatch.yaml").read_bytes() == (TEMPLATES / "hhbatch.yaml").read_bytes()
+    assert (folder / "hhbatch.yaml").read_bytes() == (TEMPLATES / config).read_bytes()
     manifest = load_manifest(folder / "campaign.xlsx")
     assert manifest.valid
     assert manifest.language == language

@@ -153,7 +153,7 @@ def test_chinese_headers_give_chinese_result_headers(
     got = read_rows(results_path(manifest))
     assert list(got[0])[: len(header)] == list(header)
     assert list(got[0])[len(header) :] == [c.zh for c in RESULT_COLUMNS]
-    assert [r["状态"] for r in got] == ["ready", "ready"]
+    assert [r["状态"] for r in got] == ["已完成", "已完成"]  # the words the report uses
     assert all(r["视频ID"] for r in got)
 
     # a rerun on the Chinese results sheet reuses those columns, adds none, creates nothing

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from hhbatch import spec
+from hhbatch.columns import is_skip_header
 from hhbatch.config import Config, load_config
 from hhbatch.loader import filetypes, load_manifest
 from hhbatch.loader.headers import HeaderMatcher
@@ -59,7 +60,9 @@ def test_templates_load_and_validate(name: str, language: str) -> None:
     manifest = load_manifest(TEMPLATES / name)
     assert manifest.valid, [p.message for p in manifest.all_problems()]
     assert manifest.language == language
-    fields = [c.field for c in manifest.columns]
+    assert [c.skip for c in manifest.columns][0] is True  # column A marks the examples
+    assert manifest.rows and all(row.skip for row in manifest.rows)  # examples never billable
+    fields = [c.field for c in manifest.columns if not c.skip]
     assert set(fields) == set(HeaderMatcher().canonical(f) for f in fields)
     assert None not in fields  # every template column is a known field
     assert len(fields) == len(spec.CREATE_FIELDS)
@@ -74,6 +77,10 @@ def test_template_dropdowns_and_ranges_follow_spec(name: str) -> None:
     for dv in sheet.data_validations.dataValidation:
         letter = re.match(r"[A-Z]+", str(dv.sqref)).group(0)
         name_ = field_of[letter]
+        if name_ is None:  # the Skip column: a hint on its header, no rule on its cells
+            assert is_skip_header(sheet[f"{letter}1"].value) and str(dv.sqref) == f"{letter}1"
+            assert dv.prompt
+            continue
         api_field = spec.CREATE_FIELDS[spec.FILE_COLUMNS.get(name_, name_)]
         if str(dv.sqref) == f"{letter}1":
             assert dv.prompt, f"header {letter}1 has no input hint"
@@ -105,24 +112,27 @@ def test_templates_match_what_the_script_builds_now(tmp_path: Path) -> None:
         "campaign.zh.xlsx",
         "campaign.csv",
         "hhbatch.yaml",
+        "hhbatch.zh.yaml",
     }
     for name in ("campaign.xlsx", "campaign.zh.xlsx"):
         assert validations(tmp_path / name) == validations(TEMPLATES / name), name
-    for name in ("campaign.csv", "hhbatch.yaml"):
+    for name in ("campaign.csv", "hhbatch.yaml", "hhbatch.zh.yaml"):
         assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes(), name
 
 
-def test_config_template_names_every_setting_and_loads() -> None:
-    text = (TEMPLATES / "hhbatch.yaml").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["hhbatch.yaml", "hhbatch.zh.yaml"])
+def test_config_template_names_every_setting_and_loads(name: str) -> None:
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
     settings = [f.name for f in dataclasses.fields(Config) if f.name != "source"]
-    for name in settings:
-        assert re.search(rf"^# {name}:", text, re.MULTILINE), name
-    assert load_config(TEMPLATES / "hhbatch.yaml").rate == Config().rate  # all commented out
+    for setting in settings:
+        assert re.search(rf"^# {setting}:", text, re.MULTILINE), setting
+    assert load_config(TEMPLATES / name).rate == Config().rate  # all commented out
     assert "api_key" not in text
 
 
-def test_config_template_uncommented_is_a_valid_config(tmp_path: Path) -> None:
-    text = (TEMPLATES / "hhbatch.yaml").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["hhbatch.yaml", "hhbatch.zh.yaml"])
+def test_config_template_uncommented_is_a_valid_config(tmp_path: Path, name: str) -> None:
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
     active = re.sub(r"^# (\s*[A-Za-z_]+:)", r"\1", text, flags=re.MULTILINE)
     path = tmp_path / "hhbatch.yaml"
     path.write_text(active, encoding="utf-8")

@@ -60,6 +60,10 @@ def result_lines(result: InitResult) -> list[str]:
     ]
     lines += [
         "",
+        _(
+            "Its example rows are marked in the first column (Skip) and are never submitted: "
+            "add your rows below them, or clear that cell to use an example."
+        ),
         _("Fill in {path} (one row per video) in Excel, WPS or LibreOffice, then:").format(
             path=result.campaign
         ),

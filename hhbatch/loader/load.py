@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import marks, spec
+from hhbatch.columns import is_skip_header
 from hhbatch.config import Config
 from hhbatch.errors import ManifestError
 from hhbatch.i18n import _, translate_data
@@ -199,7 +200,8 @@ def _columns(
         cell = f"{letter}{header_row}"
         where = f"{raw.sheet_name}!{cell}"
         output = ours.get(index)
-        match = matcher.match(header) if header and output is None else None
+        skip = output is None and bool(header) and is_skip_header(header)
+        match = matcher.match(header) if header and output is None and not skip else None
         field = match.field if match else None
         if field is not None and field in seen:
             first = seen[field]
@@ -217,7 +219,7 @@ def _columns(
                 ),
                 sheet=raw.sheet_name,
             )
-        column = Column(index, letter, header, field, output)
+        column = Column(index, letter, header, field, output, skip=skip)
         if field is not None:
             seen[field] = column
         columns.append(column)

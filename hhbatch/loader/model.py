@@ -59,6 +59,7 @@ class Column:
     header: str  # text as in the sheet
     field: str | None  # canonical field (API field or file column), None for the user's own columns
     output: ResultColumn | None = None  # set when the header is one of hhbatch's output columns
+    skip: bool = False  # the Skip / 跳过 column: a marked row is never submitted
 
 
 @dataclass
@@ -87,6 +88,9 @@ class ManifestRow:
     files: dict[str, FileRef] = field(default_factory=dict)
     previous: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The text of the row's Skip / 跳过 cell when it keeps the row out of every run (the
+    # template's example rows say "example"); such a row is not checked and never planned.
+    skip: str | None = None
 
     @property
     def valid(self) -> bool:

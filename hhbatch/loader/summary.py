@@ -28,6 +28,8 @@ class Summary:
     upload_bytes: int = 0
     uploads_by_kind: dict[str, int] = field(default_factory=dict)
     storage_keys_reused: int = 0
+    # Rows marked in the Skip / 跳过 column (the template's examples): not checked, never sent.
+    rows_skipped: int = 0
 
     @property
     def valid(self) -> bool:
@@ -46,6 +48,7 @@ class Summary:
             "uploadBytes": self.upload_bytes,
             "uploadsByKind": dict(self.uploads_by_kind),
             "storageKeysReused": self.storage_keys_reused,
+            "rowsSkipped": self.rows_skipped,
             "valid": self.valid,
         }
 
@@ -53,7 +56,8 @@ class Summary:
 def summarize(manifest: Manifest) -> Summary:
     """Figures for the valid rows (what a run would submit) and counts of everything else."""
     problems = manifest.all_problems()
-    valid_rows = [r for r in manifest.rows if r.valid]
+    valid_rows = [r for r in manifest.rows if r.valid and not r.skip]
+    skipped = sum(1 for r in manifest.rows if r.skip)
     default_resolution = spec.CREATE_FIELDS["resolution"].default
     seconds: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
     videos: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
@@ -73,7 +77,7 @@ def summarize(manifest: Manifest) -> Summary:
     return Summary(
         rows_total=len(manifest.rows),
         rows_valid=len(valid_rows),
-        rows_invalid=len(manifest.rows) - len(valid_rows),
+        rows_invalid=len(manifest.rows) - len(valid_rows) - skipped,
         errors=sum(1 for p in problems if p.is_error),
         warnings=sum(1 for p in problems if not p.is_error),
         seconds_by_resolution=seconds,
@@ -82,4 +86,5 @@ def summarize(manifest: Manifest) -> Summary:
         upload_bytes=sum(uploads.values()),
         uploads_by_kind=upload_kinds,
         storage_keys_reused=len(keys),
+        rows_skipped=skipped,
     )

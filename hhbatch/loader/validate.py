@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import spec
+from hhbatch.columns import skip_marker, status_from_sheet
 from hhbatch.i18n import _, current_language
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, chinese_header, english_header
@@ -97,6 +98,7 @@ class RowValidator:
             if c.field is not None and c.field in spec.FILE_COLUMNS
         ]
         self._output_columns = [(c.index - 1, c) for c in self.columns if c.output is not None]
+        self._skip_index = next((c.index - 1 for c in self.columns if c.skip), None)
         present = {c.field for c in self.columns if c.field}
         self._verdicts: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
         self._default_only_invalid = [n for n in self.defaults.invalid if n not in present]
@@ -201,7 +203,21 @@ class RowValidator:
                     previous["readyAt"] = utc_text(raw)  # written as a local date-time cell
                     continue
                 previous[column.output.name] = _unquoted(cell_text(raw))
-        return ManifestRow(sheet_row, request, files, previous, problems)
+        if "status" in previous:  # a Chinese sheet says 已完成; planning compares "ready"
+            previous["status"] = status_from_sheet(previous["status"])
+        skip = self._skip(cells)
+        if skip is not None:
+            problems = []  # never sent, so not checked: an unfinished row may be parked
+        return ManifestRow(sheet_row, request, files, previous, problems, skip=skip)
+
+    def _skip(self, cells: list[Any]) -> str | None:
+        index = self._skip_index
+        if index is None or index >= len(cells) or is_blank(cells[index]):
+            return None
+        raw = cells[index]
+        if raw is False:  # a cleared checkbox
+            return None
+        return skip_marker(cell_text(raw))
 
     def _files(
         self, sheet_row: int, cells: list[Any], problems: list[Problem]
