@@ -35,6 +35,8 @@ class LedgerAdoption:
     again: bool = False
     resubmit_unknown: bool = False
     retry_failed: bool = False
+    # --resubmit-unknown ROWS: only these sheet rows (None: every unknown row)
+    resubmit_unknown_rows: frozenset[int] | None = None
 
     def __call__(self, plans: list[p.RowPlan], jobs: dict[str, j.JobRecord]) -> None:
         claims = self.ledger.claims(self.batch.key)
@@ -85,7 +87,8 @@ class LedgerAdoption:
             rp.again_of = entry  # created anew, on purpose
             return
         if entry.outcome_unknown:
-            if self.resubmit_unknown:
+            rows = self.resubmit_unknown_rows
+            if self.resubmit_unknown and (rows is None or rp.row.sheet_row in rows):
                 return
             rp.action, rp.adopted = p.UNKNOWN, entry
             rp.note = _(

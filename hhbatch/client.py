@@ -32,8 +32,11 @@ from hhbatch.errors import (
     ApiError,
     ApiStatusError,
     ApiTimeout,
+    ApiUnreachable,
+    AuthError,
     FileChangedError,
     InsufficientCredits,
+    InvalidApiKey,
     RateLimited,
     UploadError,
     UsageError,
@@ -49,6 +52,18 @@ POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, kee
 UPLOAD_CHUNK_SIZE = 256 * 1024
 # The first lines of a non-JSON error body are enough to recognise a proxy's HTML page.
 ERROR_SNIPPET_CHARS = 200
+# Opening a connection takes milliseconds when the host is there; a host that swallows the SYN
+# (a typo'd domain behind a firewall, no network) must not cost 30 s per attempt.
+CONNECT_TIMEOUT = 8.0
+# A request that cannot reach the API at all (refused, DNS, TLS, connect timeouts) is retried
+# only while the whole effort stays within this many seconds; then the run stops with exit 5
+# instead of retrying for half a minute behind a progress bar.
+UNREACHABLE_BUDGET = 18.0
+# The reachability check reads a video id no server ever hands out (the nil UUID): any HTTP
+# answer (404, 401, even 400 or 5xx) proves something answers at the base URL, and a GET can
+# neither create nor cost anything.
+PROBE_VIDEO_ID = "00000000-0000-0000-0000-000000000000"
+PROBE_READ_TIMEOUT = 10.0
 
 # Limiter kinds: the limiter serves these round-robin so polling never starves submission.
 KIND_PRESIGN = "presign"
@@ -152,10 +167,11 @@ class ApiClient:
         api_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if key:  # an empty key sends no header, so the server answers missing_api_key
             api_headers["Authorization"] = f"Bearer {key}"
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._api = httpx.AsyncClient(
             base_url=self.base_url,
             headers=api_headers,
-            timeout=httpx.Timeout(timeout),
+            timeout=self._timeout,
             limits=POOL_LIMITS,
             transport=transport,
             follow_redirects=False,
@@ -248,6 +264,52 @@ class ApiClient:
             error_message=_opt_str(data.get("errorMessage")),
             ready_at=_opt_str(data.get("readyAt")),
             raw=data,
+        )
+
+    async def probe(self) -> None:
+        """Check, before anything is drawn or sent, that the API answers at all.
+
+        ``GET /api/v1/videos/<nil UUID>`` changes nothing and costs nothing; a server that
+        follows the contract answers 401 (bad key) or 404 (no such video), and any other HTTP
+        answer still proves the base URL reaches a server. Raises :class:`ApiUnreachable` when no
+        connection can be made (or nothing answers) within ``UNREACHABLE_BUDGET`` seconds, and
+        the :class:`AuthError` of a 401, so a wrong key is told before any progress bar.
+        """
+        path = f"{spec.VIDEOS_PATH}/{PROBE_VIDEO_ID}"
+        clock = self.limiter.clock
+        started = clock()
+        attempt = 0
+        timeout = httpx.Timeout(PROBE_READ_TIMEOUT, connect=self._timeout.connect)
+        while True:
+            await self.limiter.acquire(KIND_POLL)
+            try:
+                response = await self._api.get(path, timeout=timeout)
+            except httpx.HTTPError as err:
+                self._scrub.exception(err)
+                if not isinstance(err, (*_NEVER_SENT, httpx.TimeoutException)):
+                    return  # a connection was accepted, then dropped: something is there
+                delay = retry.backoff_delay(attempt, rng=self._rng)
+                if clock() - started + delay + (timeout.connect or 0) > UNREACHABLE_BUDGET:
+                    raise self._unreachable(err) from err
+                attempt += 1
+                await self._sleep(delay)
+                continue
+            if response.status_code == 401:
+                error = self._status_error(response)
+                if isinstance(error, AuthError):
+                    raise error
+                raise InvalidApiKey(str(error), status_code=401, body=error.body)
+            return
+
+    def _unreachable(self, err: BaseException) -> ApiUnreachable:
+        detail = self._scrub(str(err)) or type(err).__name__
+        return ApiUnreachable(
+            _(
+                "The HappyHorse API at {url} cannot be reached ({detail}). Check {env} (or "
+                "base_url in hhbatch.yaml) and the network connection. Nothing was sent: run the "
+                "same command again once it is fixed."
+            ).format(url=self.base_url, detail=detail, env=spec.ENV_BASE_URL),
+            url=self.base_url,
         )
 
     async def upload(
@@ -343,6 +405,8 @@ class ApiClient:
     ) -> dict[str, Any]:
         """One API operation: limiter, send, map, and retry as :mod:`hhbatch.retry` allows."""
         attempt = 0
+        clock = self.limiter.clock
+        unreached_since: float | None = None  # start of the first attempt that found no server
         while True:
             if gate is not None:
                 gate.waiting()
@@ -354,14 +418,31 @@ class ApiClient:
                     _("Not sent: the account ran out of credits earlier in this run."),
                     status_code=402,
                 )
+            began = clock()
             try:
                 return await self._send_once(method, path, json)
             except ApiError as err:
                 if isinstance(err, RateLimited):
                     self.limiter.on_rate_limited(err.retry_after)
+                never_reached = (
+                    isinstance(err, ApiConnectionError)
+                    and not err.request_sent
+                    and not isinstance(err.__cause__, httpx.PoolTimeout)  # our own pool, busy
+                )
+                if never_reached:
+                    unreached_since = began if unreached_since is None else unreached_since
+                else:
+                    unreached_since = None
                 if not self.policy.should_retry(err, attempt=attempt, idempotent=idempotent):
+                    if never_reached:
+                        raise self._unreachable(err.__cause__ or err) from err
                     raise
                 delay = self.policy.delay(err, attempt=attempt, rng=self._rng)
+                if unreached_since is not None and (
+                    clock() - unreached_since + delay + (self._timeout.connect or 0)
+                    > UNREACHABLE_BUDGET
+                ):
+                    raise self._unreachable(err.__cause__ or err) from err
                 log.debug(
                     "%s %s failed (%s); retry %d in %.2fs",
                     method,

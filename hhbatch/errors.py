@@ -10,7 +10,8 @@
     ├── OutputError                   the results sheet could not be written anywhere
     └── ApiError                      anything the HappyHorse API or the network did
         ├── ApiConnectionError        no answer; ``request_sent`` says whether the bytes left
-        │   └── ApiTimeout
+        │   ├── ApiTimeout
+        │   └── ApiUnreachable        the API cannot be reached at all (exit 5)
         ├── UploadError               the PUT to presigned storage failed
         │   └── FileChangedError      the file is not the bytes that were validated
         └── ApiStatusError            the server answered with the error envelope
@@ -84,6 +85,15 @@ class ApiConnectionError(ApiError):
 
 class ApiTimeout(ApiConnectionError):
     pass
+
+
+class ApiUnreachable(ApiConnectionError):
+    """The API could not be reached at all (refused, DNS, TLS, no answer in time) within the
+    retry budget: nothing was sent, so every row stays submittable. ``url`` is the base URL."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message, request_sent=False)
+        self.url = url
 
 
 class UploadError(ApiError):

@@ -94,6 +94,8 @@ class SubmitOutcome:
     held: int = 0
     out_of_credits: bool = False
     auth_error: errors.AuthError | None = None
+    # The API could not be reached at all: submission stopped, every unsent row is held.
+    unreachable: errors.ApiUnreachable | None = None
     upload_failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -218,6 +220,14 @@ class Executor:
             except errors.FileChangedError as err:
                 self._hold(rp, _(FILE_CHANGED).format(file=Path(err.path).name))
                 return
+            except errors.ApiUnreachable as err:
+                self.journal.record_held(
+                    rp.row_key, rp.fingerprint, rp.row.sheet_row, _(NOT_SUBMITTED_UNREACHABLE)
+                )
+                self._unreachable(err)
+                self.outcome.held += 1
+                self.events.submitted(rp, "held")
+                return
             except (errors.ApiError, OSError) as err:
                 reason = _(
                     "Not submitted: uploading a file failed ({error}). Nothing was charged."
@@ -272,6 +282,12 @@ class Executor:
             self.journal.record_not_sent(
                 key, _("Not submitted: rate limited ({error}).").format(error=err)
             )
+            self.outcome.held += 1
+            self.events.submitted(rp, "held")
+            return
+        except errors.ApiUnreachable as err:
+            self.journal.record_not_sent(key, _(NOT_SUBMITTED_UNREACHABLE))
+            self._unreachable(err)
             self.outcome.held += 1
             self.events.submitted(rp, "held")
             return
@@ -338,6 +354,8 @@ class Executor:
     def _halt_reason(self) -> str:
         if self.outcome.out_of_credits or getattr(self.client, "out_of_credits", False):
             return _(NOT_SUBMITTED_CREDITS)
+        if self.outcome.unreachable is not None:
+            return _(NOT_SUBMITTED_UNREACHABLE)
         if self.outcome.auth_error is not None:
             return _("Not submitted: {error}").format(error=self.outcome.auth_error)
         return _(NOT_SUBMITTED_STOPPED)
@@ -365,13 +383,19 @@ class Executor:
         self.outcome.auth_error = err
         self._halt.set()
 
+    def _unreachable(self, err: errors.ApiUnreachable) -> None:
+        """No connection could be made within the client's budget: the next creates would only
+        fail the same way, each after its own retries. Stop; every unsent row stays held."""
+        if self.outcome.unreachable is None:
+            self.outcome.unreachable = err
+        self._halt.set()
+
     def _hold_unsent(self) -> None:
         """Rows planned but never sent (halted or stopped) keep a reason in the sheet."""
-        if not (self.outcome.out_of_credits or self.stop.is_set()):
+        unreachable = self.outcome.unreachable is not None
+        if not (self.outcome.out_of_credits or unreachable or self.stop.is_set()):
             return
-        reason = (
-            _(NOT_SUBMITTED_CREDITS) if self.outcome.out_of_credits else _(NOT_SUBMITTED_STOPPED)
-        )
+        reason = self._halt_reason()
         jobs = self.journal.jobs()
         for rp in self.plan.to_submit:
             job = jobs.get(rp.row_key)
@@ -393,6 +417,10 @@ RETRY_WAIT = (
 )
 NOT_SUBMITTED_STOPPED = (
     "Not submitted: the run was stopped. Run the same command again to continue."
+)
+NOT_SUBMITTED_UNREACHABLE = (
+    "Not submitted: the HappyHorse API could not be reached (check HAPPYHORSE_BASE_URL and the "
+    "network). Nothing was charged; run the same command again to continue."
 )
 
 

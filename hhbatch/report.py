@@ -308,6 +308,18 @@ def render_html(title: str, cards: list[Card], generated: datetime | None = None
     )
 
 
+def campaign_title(batch: Any) -> str:
+    """The campaign's name: ``spring`` for spring.xlsx or spring.results.xlsx, and the sheet
+    when the workbook has several to choose from (``spring · May``)."""
+    from hhbatch.workflow import batch_name
+
+    name = batch_name(Path(batch.options.manifest))
+    sheet = getattr(batch.manifest, "sheet_name", None)
+    if sheet and (batch.options.sheet or getattr(batch.config, "sheet", None)):
+        return f"{name} · {sheet}"
+    return name
+
+
 def write_report(
     batch: Any, dest: Path | None = None, videos_folder: Path | None = None
 ) -> tuple[Path, list[Card]]:
@@ -317,7 +329,7 @@ def write_report(
     manifest_path = Path(batch.options.manifest)
     dest = Path(dest) if dest is not None else default_report_path(manifest_path)
     cards = build_cards(batch, videos_folder, dest)
-    text = render_html(manifest_path.name, cards)
+    text = render_html(campaign_title(batch), cards)
 
     def save(target: Path) -> None:
         target.write_text(text, encoding="utf-8", newline="\n")

@@ -28,6 +28,7 @@ from hhbatch.plan import WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_pla
 from hhbatch.reconciler import Poller, RowResult, output_cells, sheet_results, summarize
 
 RESULTS_SUFFIX = ".results"
+SANDBOX_SUFFIX = ".sandbox"  # a --sandbox rehearsal writes <name>.sandbox.results.xlsx
 JOURNAL_DIRNAME = batchid.JOURNAL_DIRNAME
 # Refresh the sheet at most this often, and so that writing takes at most ~5% of the run.
 MIN_REFRESH_SECONDS = 5.0
@@ -72,6 +73,8 @@ class RunOptions:
     max_credits: float | None = None
     retry_failed: bool = False
     resubmit_unknown: bool = False
+    # --resubmit-unknown ROWS: only these sheet rows (None: every unknown row)
+    resubmit_unknown_rows: frozenset[int] | None = None
     resubmit_edited: bool = False
     encoding: str | None = None  # --encoding: a CSV/TXT manifest's text encoding
     again: bool = False  # create anew rows whose request another batch already created
@@ -93,6 +96,8 @@ class RunReport:
     write_error: str | None = None
     # What the results workbook could not keep (the writer's ``losses``), for the summary.
     losses: list[str] = field(default_factory=list)
+    # The API could not be reached (before it ever answered, or submission stopped for it).
+    unreachable: errors.ApiUnreachable | None = None
 
     @property
     def all_ready(self) -> bool:
@@ -102,6 +107,9 @@ class RunReport:
 
 
 def batch_name(manifest: Path) -> str:
+    """``campaign`` for campaign.xlsx and campaign.results.xlsx. A rehearsal's sheet,
+    campaign.sandbox.results.xlsx, is the batch ``campaign.sandbox``: its own journal, report
+    and videos folder, never the real batch's."""
     stem = manifest.stem
     return stem[: -len(RESULTS_SUFFIX)] if stem.endswith(RESULTS_SUFFIX) else stem
 
@@ -112,16 +120,25 @@ RESULT_SUFFIXES = {".csv": ".csv", ".tsv": ".tsv", ".txt": ".txt", ".xlsm": ".xl
 SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods")
 
 
-def default_output_path(manifest: Path) -> Path:
+def is_sandbox_results(manifest: Path) -> bool:
+    """A results sheet a ``--sandbox`` rehearsal wrote: its ids belong to a server now gone."""
+    return Path(manifest).stem.endswith(SANDBOX_SUFFIX + RESULTS_SUFFIX)
+
+
+def default_output_path(manifest: Path, *, sandbox: bool = False) -> Path:
     suffix = RESULT_SUFFIXES.get(manifest.suffix.lower(), ".xlsx")
-    return manifest.with_name(batch_name(manifest) + RESULTS_SUFFIX + suffix)
+    name = batch_name(manifest)
+    if sandbox and not name.endswith(SANDBOX_SUFFIX):
+        name += SANDBOX_SUFFIX
+    return manifest.with_name(name + RESULTS_SUFFIX + suffix)
 
 
-def results_path_for(manifest: Path, out: Path | None) -> Path:
+def results_path_for(manifest: Path, out: Path | None, *, sandbox: bool = False) -> Path:
     """Where the results go: ``--out``, with the extension the copy must have (a CSV manifest
     gives a CSV, a macro workbook an .xlsm), as the writer will correct it. Knowing the real
-    path up front keeps "the sheet was locked, written elsewhere" for when that is true."""
-    default = default_output_path(manifest)
+    path up front keeps "the sheet was locked, written elsewhere" for when that is true.
+    A ``--sandbox`` rehearsal writes ``<name>.sandbox.results.xlsx``, never the real sheet."""
+    default = default_output_path(manifest, sandbox=sandbox)
     if out is None:
         return default
     out = Path(out)
@@ -199,7 +216,7 @@ class Batch:
         self.base_url = base_url
         self._api_key = api_key
         self._stack = stack
-        self.output_path = results_path_for(options.manifest, options.out)
+        self.output_path = results_path_for(options.manifest, options.out, sandbox=options.sandbox)
         self._writer: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -226,6 +243,38 @@ class Batch:
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None:
             loop.call_soon_threadsafe(stop.set)
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the run's event loop between two steps (now when none runs).
+
+        Why: a signal handler interrupts whatever the main thread was doing, possibly a
+        progress bar halfway through a redraw; what it wants to print waits for the loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(callback)
+                return
+            except RuntimeError:  # the loop closed in between
+                pass
+        callback()
+
+    # --- before anything is drawn or sent ----------------------------------------------------
+    def needs_api(self, *, submit: bool = True) -> bool:
+        """Whether a run (``submit``) or a status pass would send any request at all."""
+        if submit and self.plan.to_submit:
+            return True
+        return any(rp.action == WAIT for rp in self.plan.rows)
+
+    def check_api(self) -> None:
+        """Make sure the API answers before any bar is drawn: raises ``ApiUnreachable`` (exit 5,
+        within ~20 s) or the ``AuthError`` of a rejected key. Creates nothing, costs nothing."""
+        from hhbatch.client import ApiClient
+
+        async def probe() -> None:
+            async with ApiClient(self.base_url, self._api_key) as client:
+                await client.probe()
+
+        asyncio.run(probe())
 
     # --- results -----------------------------------------------------------------------------
     def results(self) -> dict[int, RowResult]:
@@ -365,6 +414,9 @@ class Batch:
         await asyncio.gather(refresher, return_exceptions=True)
 
         auth_error = (report.submit.auth_error if report.submit else None) or poller.auth_error
+        report.unreachable = (
+            report.submit.unreachable if report.submit else None
+        ) or poller.unreachable
         report.interrupted = self._stop.is_set()
         report.timed_out = deadline is not None and time.monotonic() >= deadline
         report.polls = poller.polls
@@ -474,6 +526,7 @@ def prepare(
                     again=options.again,
                     resubmit_unknown=options.resubmit_unknown,
                     retry_failed=options.retry_failed,
+                    resubmit_unknown_rows=options.resubmit_unknown_rows,
                 )
         plan = build_plan(
             manifest,
@@ -481,11 +534,13 @@ def prepare(
             PlanOptions(
                 retry_failed=options.retry_failed,
                 resubmit_unknown=options.resubmit_unknown,
+                resubmit_unknown_rows=options.resubmit_unknown_rows,
                 resubmit_edited=options.resubmit_edited,
                 limit=options.limit,
                 caps=spend_caps(options, config),
                 prices=config.credits_per_second or None,
-                trust_sheet_ids=not options.sandbox,
+                # ids of a rehearsal (or in a sheet a rehearsal wrote) died with its sandbox
+                trust_sheet_ids=not (options.sandbox or is_sandbox_results(manifest_path)),
             ),
             recovered=len(recovered),
             adopt=adopt,

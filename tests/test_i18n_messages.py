@@ -198,7 +198,7 @@ def test_help_of_run_status_validate_sandbox_in_chinese(
     from hhbatch.cli import main
 
     expected = {
-        "run": "为 MANIFEST（.xlsx、.xlsm、.ods、.xls、.csv、.tsv 或 .txt）的每一行生成一个视频",
+        "run": "为 MANIFEST（.xlsx/.xlsm/.ods/.xls/.csv/.tsv/.txt）的每一行生成一个视频",
         "status": "查询 MANIFEST 中每个仍在生成的视频",
         "validate": "按 API 文档中的限制检查表格的每一行和每个文件",
         "sandbox": "在本机运行一个模拟的 HappyHorse API",

@@ -12,9 +12,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from hhbatch import __version__, i18n, redact, spec
-from hhbatch.cli import exitcodes
+from hhbatch.cli import exitcodes, failures, jsonout
 from hhbatch.cli.lang import add_lang_options
 from hhbatch.errors import HhbatchError
 from hhbatch.i18n import _
@@ -51,16 +52,33 @@ credentials (for the real API):
 
 exit codes:
   0 all rows ready (or valid)    1 some rows failed, invalid or unknown    2 usage or input error
-  3 authentication error         4 out of credits                          130 interrupted
+  3 authentication error         4 out of credits                          5 API unreachable
+  130 interrupted (Ctrl-C)       143 stopped by SIGTERM
 
 Run 'hhbatch COMMAND --help' for each command's options and an example.
 """
 
 
+class _BadArguments(Exception):
+    """argparse found a bad command line; raised instead of exiting so ``--json`` can answer."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors come back to :func:`main` (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _BadArguments(self, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hhbatch.cli.validate import manifest_format_help
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hhbatch",
         description=_(DESCRIPTION),
         epilog=_(EPILOG) + "\n" + manifest_format_help(),
@@ -83,21 +101,76 @@ def _make_console_safe() -> None:
                 reconfigure(errors="replace")
 
 
+def wants_json(argv: Sequence[str]) -> bool:
+    """``--json`` anywhere before a ``--``: errors then also go to stdout as a document."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hhbatch`` command. Never lets a traceback or a broken pipe reach the user."""
+    code: int | None = None
+    try:
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        failures.silence_broken_pipe()
+        return code if code is not None else exitcodes.ROWS_NOT_OK
+
+
+def _main(argv: list[str]) -> int:
+    from hhbatch.cli.run import normalize_argv
+
     _make_console_safe()
     redact.register_secret(os.environ.get(spec.ENV_API_KEY))  # no message may ever show it
-    i18n.setup(sys.argv[1:] if argv is None else argv)  # --lang, HHBATCH_LANG or the locale
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return exitcodes.USAGE
-    try:
-        return int(func(args))
-    except HhbatchError as err:
-        print(f"hhbatch: {redact.redact(str(err))}", file=sys.stderr)
-        return exitcodes.for_error(err)
-    except KeyboardInterrupt:
-        print(_("hhbatch: interrupted."), file=sys.stderr)
-        return exitcodes.INTERRUPTED
+    i18n.setup(argv)  # --lang, HHBATCH_LANG or the locale
+    json_mode = wants_json(argv)
+    with failures.terminate_raises():
+        try:
+            parser = build_parser()
+            try:
+                args = parser.parse_args(normalize_argv(argv))
+            except _BadArguments as bad:
+                bad.parser.print_usage(sys.stderr)
+                text = _("%(prog)s: error: %(message)s\n") % {
+                    "prog": bad.parser.prog,
+                    "message": bad.message,
+                }
+                return _fail(json_mode, "usage_error", text.strip(), exitcodes.USAGE, echo=text)
+            func = getattr(args, "func", None)
+            if func is None:
+                parser.print_help()
+                return exitcodes.USAGE
+            return int(func(args))
+        except HhbatchError as err:
+            message = redact.redact(failures.message_for(err))
+            return _fail(json_mode, jsonout.error_code(err), message, exitcodes.for_error(err))
+        except KeyboardInterrupt:
+            return _fail(
+                json_mode, "interrupted", _("hhbatch: interrupted."), exitcodes.INTERRUPTED
+            )
+        except failures.Terminated:
+            return _fail(
+                json_mode,
+                "terminated",
+                _("hhbatch: stopped by SIGTERM; nothing is left half-done."),
+                exitcodes.TERMINATED,
+            )
+
+
+def _fail(json_mode: bool, code: str, message: str, exit_code: int, *, echo: str = "") -> int:
+    """A failure: the sentence on stderr (prefixed ``hhbatch:``), and under ``--json`` the error
+    document on stdout too, so a script reading stdout is never left with nothing."""
+    if echo:
+        sys.stderr.write(echo)
+    else:
+        text = message if message.startswith("hhbatch") else f"hhbatch: {message}"
+        print(text, file=sys.stderr, flush=True)
+    if json_mode:
+        jsonout.emit(jsonout.error_document(code, message))
+    return exit_code

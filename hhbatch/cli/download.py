@@ -53,6 +53,9 @@ def register(subparsers: Any) -> None:
         help=_("files fetched at once (default {n})").format(n=d.DEFAULT_CONCURRENCY),
     )
     add_common_options(parser)
+    parser.add_argument(
+        "--json", action="store_true", help=_("print the outcome as JSON on stdout")
+    )
     parser.set_defaults(func=handle)
 
 
@@ -101,9 +104,38 @@ def handle(args: argparse.Namespace) -> int:
             report = d.download_batch(batch, args.to, progress, concurrency=args.concurrency)
         finally:
             progress.close()
+    code = exitcodes.ROWS_NOT_OK if report.failed_rows else exitcodes.OK
+    if args.json:
+        from hhbatch.cli.jsonout import emit
+
+        emit(download_document(report, code))
     for line in summary_lines(report):
-        print(line, file=sys.stderr)
-    return exitcodes.ROWS_NOT_OK if report.failed_rows else exitcodes.OK
+        print(line, file=sys.stderr, flush=True)
+    return code
+
+
+def download_document(report: d.DownloadReport, exit_code: int) -> dict[str, Any]:
+    """What ``download --json`` prints: files by outcome, and each ready row's files."""
+    from hhbatch.cli.jsonout import camel_keys
+
+    counts = {d.DOWNLOADED: 0, d.SKIPPED: 0, d.FAILED: 0, **report.counts}
+    return {
+        "command": "download",
+        "folder": str(report.folder),
+        "output": str(report.output_path) if report.output_path else None,
+        "counts": camel_keys(counts),
+        "rows": [
+            {
+                "sheetRow": row.sheet_row,
+                "video": str(row.video) if row.video else None,
+                "thumbnail": str(row.thumbnail) if row.thumbnail else None,
+                "error": row.error,
+            }
+            for _row, row in sorted(report.rows.items())
+        ],
+        "failedRows": report.failed_rows,
+        "exitCode": exit_code,
+    }
 
 
 def summary_lines(report: d.DownloadReport) -> list[str]:

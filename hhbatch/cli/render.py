@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shlex
 import subprocess
 import sys
+import threading
+import time
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from hhbatch import caps
 from hhbatch import plan as p
 from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
+from hhbatch.reconciler import (
+    SHEET_EDITED,
+    SHEET_FAILED,
+    SHEET_INVALID,
+    SHEET_NOT_SUBMITTED,
+    SHEET_UNKNOWN,
+)
 from hhbatch.workflow import RunReport
+
+ROWS_SHOWN = 8  # sheet rows listed by number before "(+N more)"
+STATUS_INTERVAL_ENV = "HHBATCH_STATUS_INTERVAL"
+DEFAULT_STATUS_INTERVAL = 15.0  # within the 10-30 s a CI log's "no output" watchdog tolerates
 
 
 def human_bytes(n: int) -> str:
@@ -42,6 +55,29 @@ def pad(text: str, width: int) -> str:
 def _plan_line(label: str, count: int | str, extra: str = "") -> str:
     line = f"  {pad(label, 25)} {count:>6}"
     return f"{line}   {extra}" if extra else line
+
+
+def rows_text(rows: list[int], limit: int = ROWS_SHOWN) -> str:
+    """``4, 9, 12`` or ``4, 9, 12, … (+3 more)``: sheet row numbers a person can find."""
+    shown = ", ".join(str(r) for r in rows[:limit])
+    if len(rows) > limit:
+        shown = _("{rows} … (+{count} more)").format(rows=shown, count=len(rows) - limit)
+    return shown
+
+
+def rows_spec(rows: list[int]) -> str:
+    """``5,7-9``: the rows as ``--resubmit-unknown`` takes them (ranges folded)."""
+    parts: list[str] = []
+    ordered = sorted(set(rows))
+    index = 0
+    while index < len(ordered):
+        first = last = ordered[index]
+        while index + 1 < len(ordered) and ordered[index + 1] == last + 1:
+            index += 1
+            last = ordered[index]
+        parts.append(str(first) if first == last else f"{first}-{last}")
+        index += 1
+    return ",".join(parts)
 
 
 def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
@@ -73,6 +109,11 @@ def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
         (p.UNKNOWN, _("skipped, outcome unknown"), _("--resubmit-unknown submits them again")),
         (p.EDITED, _("skipped, edited after"), _("--resubmit-edited submits the edited rows")),
         (p.LATER, _("left for a later run"), _("because of --limit")),
+        (
+            p.SKIPPED,
+            _("skipped, marked to skip"),
+            _("examples or rows marked in the Skip column; never submitted"),
+        ),
     ]
     capped = plan.spend.capped if plan.spend else 0
     counts[p.LATER] = counts.get(p.LATER, 0) - capped  # rows a spend cap held back: below
@@ -80,6 +121,9 @@ def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
         if counts.get(action):
             lines.append(_plan_line(label, counts[action], _("({hint})").format(hint=hint)))
     lines.extend(caps.plan_lines(plan.spend, _plan_line))
+    unknown = [rp.row.sheet_row for rp in plan.by_action(p.UNKNOWN)]
+    if unknown:
+        lines.append("  " + _("outcome unknown: rows {rows}").format(rows=rows_text(unknown)))
     if plan.recovered_unknown:
         lines.append(
             "  "
@@ -105,25 +149,150 @@ def invalid_lines(plan: Plan, limit: int = 50) -> list[str]:
     return shown
 
 
+# ``--resubmit-unknown ROWS``: sheet rows and ranges, e.g. 5,7-9
+ROWS_PATTERN = re.compile(r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")
+
+
 def resume_command(argv: list[str], *, windows: bool | None = None) -> str:
     """The command that continues this batch, without flags that only made sense once, quoted
     for the shell the user has (cmd/PowerShell quoting differs from POSIX quoting)."""
-    drop = {"--dry-run", "--retry-failed", "--resubmit-unknown", "--resubmit-edited", "--again"}
-    kept = [a for a in argv if a not in drop]
+    return command_line(_without_one_shot_flags(argv), windows=windows)
+
+
+def command_line(argv: list[str], *, windows: bool | None = None) -> str:
+    """``hhbatch`` followed by ``argv``, quoted for the user's shell."""
     if windows if windows is not None else os.name == "nt":
-        return subprocess.list2cmdline(["hhbatch", *kept])
-    return "hhbatch " + " ".join(shlex.quote(a) for a in kept)
+        return subprocess.list2cmdline(["hhbatch", *argv])
+    return "hhbatch " + " ".join(shlex.quote(a) for a in argv)
 
 
-def summary_lines(report: RunReport) -> list[str]:
+def _without_one_shot_flags(argv: list[str]) -> list[str]:
+    drop = {"--dry-run", "--retry-failed", "--resubmit-unknown", "--resubmit-edited", "--again"}
+    kept: list[str] = []
+    skip_rows = False
+    for arg in argv:
+        if skip_rows:
+            skip_rows = False
+            if ROWS_PATTERN.match(arg) or arg == "all":
+                continue
+        if arg.startswith("--resubmit-unknown="):
+            continue
+        if arg in drop:
+            skip_rows = arg == "--resubmit-unknown"
+            continue
+        kept.append(arg)
+    return kept
+
+
+@dataclass
+class NextContext:
+    """What the "next" commands need to know about how this batch was run."""
+
+    manifest: str  # as the user typed it
+    options: list[str] = field(default_factory=list)  # --sheet/--out/--config as given
+    sandbox: bool = False
+    results: Path | None = None  # the results sheet written
+
+
+def next_steps(report: RunReport, ctx: NextContext) -> list[tuple[str, str]]:
+    """(command, what it does) for what a person would do next after this run or status."""
+    counts = report.counts
+    steps: list[tuple[str, str]] = []
+    if ctx.sandbox:
+        if ctx.results is not None:
+            steps.append(
+                (
+                    command_line(["report", str(ctx.results)]),
+                    _("review the rehearsal's rows in a browser page"),
+                )
+            )
+        steps.append(
+            (
+                command_line(["run", ctx.manifest, *ctx.options]),
+                _("create the videos for real (needs HAPPYHORSE_API_KEY)"),
+            )
+        )
+        return steps
+    run = ["run", ctx.manifest, *ctx.options]
+    if counts.get(SHEET_FAILED):
+        steps.append(
+            (
+                command_line([*run, "--retry-failed"]),
+                _("submit the {count} failed row(s) again").format(count=counts[SHEET_FAILED]),
+            )
+        )
+    unknown = rows_with(report, SHEET_UNKNOWN)
+    if unknown:
+        steps.append(
+            (
+                command_line([*run, "--resubmit-unknown", rows_spec(unknown)]),
+                _("only for videos your HappyHorse dashboard does not show (may charge twice)"),
+            )
+        )
+    if counts.get(SHEET_INVALID):
+        steps.append((command_line(run), _("after fixing the invalid rows in the sheet")))
+    elif counts.get(SHEET_NOT_SUBMITTED):
+        steps.append((command_line(run), _("submit the rows not submitted yet")))
+    if counts.get("ready"):
+        download = ["download", ctx.manifest, *ctx.options]
+        steps.append(
+            (
+                command_line(download),
+                _("fetch the {count} ready video(s) into a folder").format(count=counts["ready"]),
+            )
+        )
+    if report.results:
+        report_options = [o for o in _pairs(ctx.options) if o[0] != "--out"]
+        steps.append(
+            (
+                command_line(["report", ctx.manifest, *[x for o in report_options for x in o]]),
+                _("review every row and its video in a browser page"),
+            )
+        )
+    return steps
+
+
+def _pairs(options: list[str]) -> list[tuple[str, str]]:
+    return [(options[i], options[i + 1]) for i in range(0, len(options) - 1, 2)]
+
+
+def rows_with(report: RunReport, status: str) -> list[int]:
+    return sorted(row for row, result in report.results.items() if result.status == status)
+
+
+# Statuses whose rows are listed by number in the summary: those a person must look at.
+LISTED_STATUSES = (SHEET_FAILED, SHEET_INVALID, SHEET_UNKNOWN, SHEET_NOT_SUBMITTED, SHEET_EDITED)
+
+
+def summary_lines(report: RunReport, ctx: NextContext | None = None) -> list[str]:
+    """Counts by status, the rows that need a look (by sheet row), and what to do next."""
     from hhbatch.report import status_label
 
     lines = ["", _("Summary:")]
     for status, count in sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"  {pad(status_label(status), 18)} {count:>6}")
+        line = f"  {pad(status_label(status), 18)} {count:>6}"
+        if status in LISTED_STATUSES:
+            rows = rows_with(report, status)
+            line += "   " + _("rows {rows}").format(rows=rows_text(rows))
+        lines.append(line)
     if report.output_path is not None:
         lines.append(_("Results: {path}").format(path=report.output_path))
     lines.extend(loss_lines(report.losses))
+    unknown = rows_with(report, SHEET_UNKNOWN)
+    if unknown:
+        lines.append(
+            _(
+                "Rows {rows}: the create request got no answer, so each of these videos may or "
+                "may not exist (and be charged). Look for them in your HappyHorse dashboard "
+                "first; then resubmit only the missing ones with --resubmit-unknown ROWS."
+            ).format(rows=rows_text(unknown))
+        )
+    if ctx is not None:
+        steps = next_steps(report, ctx)
+        if steps:
+            lines.append(_("Next:"))
+            width = max(display_width(command) for command, _text in steps) + 3
+            lines += [f"  {pad(command, width)}{text}" for command, text in steps]
     return lines
 
 
@@ -142,16 +311,58 @@ def write_error_line(report: RunReport, manifest: Path) -> str:
     ).format(reason=report.write_error, command=resume_command(["status", str(manifest)]))
 
 
-def report_json(report: RunReport, plan: Plan) -> str:
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON: a count for every action (``submit``: videos to create) and uploads."""
+    from hhbatch.cli.jsonout import camel_keys
+
+    counts = {action: 0 for action in p.ACTIONS}
+    counts.update(plan.counts())
+    return {
+        **camel_keys(counts),
+        "uploads": len(plan.uploads),
+        "uploadBytes": plan.upload_bytes,
+        "uploadsReused": plan.uploads_reused,
+        "secondsByResolution": plan.seconds_by_resolution(),
+    }
+
+
+def dry_run_document(plan: Plan, manifest: Path, sheet: str) -> dict[str, Any]:
+    return {
+        "command": "run",
+        "dryRun": True,
+        "manifest": str(manifest),
+        "sheet": sheet,
+        "plan": plan_document(plan),
+        "rows": [
+            {"sheetRow": rp.row.sheet_row, "action": rp.action, "note": rp.note} for rp in plan.rows
+        ],
+    }
+
+
+def run_document(
+    report: RunReport,
+    plan: Plan,
+    *,
+    command: str = "run",
+    ctx: NextContext | None = None,
+    error: dict[str, str] | None = None,
+    exit_code: int | None = None,
+) -> dict[str, Any]:
+    """What ``run --json`` and ``status --json`` print: counts, rows, plan, what next."""
+    from hhbatch.cli.jsonout import camel_keys
+
     data: dict[str, Any] = {
-        "counts": report.counts,
+        "command": command,
+        "dryRun": False,
+        "counts": camel_keys(report.counts),
         "output": str(report.output_path) if report.output_path else None,
         "interrupted": report.interrupted,
         "timedOut": report.timed_out,
+        "outOfCredits": bool(report.submit is not None and report.submit.out_of_credits),
+        "unreachable": report.unreachable is not None,
         "polls": report.polls,
         "elapsedSec": round(report.elapsed, 3),
-        "plan": plan.counts(),
-        "uploads": len(plan.uploads),
+        "plan": plan_document(plan),
         "rows": [
             {
                 "sheetRow": row,
@@ -162,82 +373,203 @@ def report_json(report: RunReport, plan: Plan) -> str:
             }
             for row, r in sorted(report.results.items())
         ],
+        "next": [command for command, _text in next_steps(report, ctx)] if ctx else [],
     }
     if plan.spend is not None:
         data["spend"] = caps.to_json(plan.spend)
-    if report.submit is not None:
-        data["outOfCredits"] = report.submit.out_of_credits
     if report.losses:
         data["losses"] = report.losses
-    if report.write_error:
-        data["error"] = {"code": "results_not_written", "message": report.write_error}
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    if exit_code is not None:
+        data["exitCode"] = exit_code
+    if error is None and report.write_error:
+        error = {"code": "results_not_written", "message": report.write_error}
+    if error is not None:
+        data["error"] = error
+    return data
+
+
+def status_interval() -> float:
+    """Seconds between two status lines when output is not a terminal (CI logs, cron mail):
+    ``HHBATCH_STATUS_INTERVAL`` when set to a positive number (tests), else 15."""
+    try:
+        value = float(os.environ.get(STATUS_INTERVAL_ENV, ""))
+    except ValueError:
+        return DEFAULT_STATUS_INTERVAL
+    return value if value > 0 else DEFAULT_STATUS_INTERVAL
+
+
+def elapsed_text(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class TqdmProgress:
-    """Progress bars on a terminal, silence elsewhere (a pipe, CI, a log file)."""
+    """Progress bars on a terminal; elsewhere (a pipe, CI, a log file) one plain status line
+    every :func:`status_interval` seconds while work goes on, so a long wait is never silent
+    and a log gets one line per interval, not a redraw per video."""
 
-    def __init__(self, plan: Plan, *, enabled: bool | None = None, submitting: bool = True) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        enabled: bool | None = None,
+        submitting: bool = True,
+        interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """``submitting=False`` (``hhbatch status``): only the videos already generating can
-        finish, so the bars count those and not rows that would be submitted by a run."""
+        finish, so there is one bar, counting those, and no upload or submit bar."""
+        from tqdm import tqdm
+
         enabled = sys.stderr.isatty() if enabled is None else enabled
-        common = {"file": sys.stderr, "disable": not enabled, "leave": True, "dynamic_ncols": True}
-        self._upload_bar = tqdm(
-            total=plan.upload_bytes, desc=_("upload"), unit="B", unit_scale=True, **common
-        )
-        to_submit = len(plan.to_submit) if submitting else 0
-        self._submit_bar = tqdm(total=to_submit, desc=_("submitted"), unit="row", **common)
-        in_flight = to_submit + len(plan.by_action(p.WAIT))
-        self._finish_bar = tqdm(total=in_flight, desc=_("finished"), unit="row", **common)
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._started = clock()
+        self._upload_total = plan.upload_bytes if submitting else 0
+        self._uploaded = 0
+        self._to_submit = len(plan.to_submit) if submitting else 0
+        self._sent = 0
         self._ready = 0
         self._failed = 0
         # The latest status of each video still generating: shown, including ones the API page
         # does not list (they count as in progress).
         self._generating: dict[str, str] = {}
+        in_flight = self._to_submit + len(plan.by_action(p.WAIT))
+        common = {"file": sys.stderr, "disable": not enabled, "leave": True, "dynamic_ncols": True}
+        self._upload_bar = None
+        self._submit_bar = None
+        if submitting and self._upload_total:
+            self._upload_bar = tqdm(
+                total=self._upload_total, desc=_("upload"), unit="B", unit_scale=True, **common
+            )
+        if self._to_submit:
+            self._submit_bar = tqdm(
+                total=self._to_submit, desc=_("submitted"), unit="row", **common
+            )
+        self._finish_bar = None  # nothing to wait for: no bar at all, not an empty one
+        if in_flight:
+            self._finish_bar = tqdm(total=in_flight, desc=_("finished"), unit="row", **common)
+        self._ticker: _Ticker | None = None
+        if not enabled:
+            self._ticker = _Ticker(interval or status_interval(), self.status_line)
 
     def upload_progress(self, nbytes: int) -> None:
-        self._upload_bar.update(nbytes)
+        self._uploaded += nbytes
+        if self._upload_bar is not None:
+            self._upload_bar.update(nbytes)
 
     def upload_done(self, need: UploadNeed) -> None:
         pass
 
     def submitted(self, rp: RowPlan, outcome: str) -> None:
-        self._submit_bar.update(1)
-        if outcome != "created":
+        """``created``, ``rejected`` and ``unknown`` reached the server; ``held`` did not (no
+        connection, out of credits): it leaves both totals instead of counting as submitted."""
+        if outcome == "held":
+            self._to_submit = max(0, self._to_submit - 1)
+            if self._submit_bar is not None:
+                self._submit_bar.total = max(0, (self._submit_bar.total or 0) - 1)
+                self._submit_bar.refresh()
+        else:
+            self._sent += 1
+            if self._submit_bar is not None:
+                self._submit_bar.update(1)
+        if outcome != "created" and self._finish_bar is not None:
             self._finish_bar.total = max(0, (self._finish_bar.total or 0) - 1)
             self._finish_bar.refresh()
 
     def finished(self, row_key: str, status: str) -> None:
-        if status == "ready":
-            self._ready += 1
-        else:
-            self._failed += 1
-        self._generating.pop(row_key, None)
+        with self._lock:
+            if status == "ready":
+                self._ready += 1
+            else:
+                self._failed += 1
+            self._generating.pop(row_key, None)
         self._show_statuses()
-        self._finish_bar.update(1)
+        if self._finish_bar is not None:
+            self._finish_bar.update(1)
 
     def status_seen(self, row_key: str, status: str) -> None:
-        self._generating[row_key] = status or "?"
+        with self._lock:
+            self._generating[row_key] = status or "?"
         self._show_statuses()
-        self._finish_bar.refresh()
+        if self._finish_bar is not None:
+            self._finish_bar.refresh()
 
-    def _show_statuses(self) -> None:
+    def _counts(self) -> dict[str, int]:
         from hhbatch.report import status_label
 
-        shown: dict[str, int] = {
-            status_label("ready"): self._ready,
-            status_label("failed"): self._failed,
-        }
-        for status in sorted(set(self._generating.values())):
-            shown[status_label(status)] = sum(1 for s in self._generating.values() if s == status)
-        self._finish_bar.set_postfix(ordered_dict=shown, refresh=False)
+        with self._lock:
+            generating = list(self._generating.values())
+            shown: dict[str, int] = {
+                status_label("ready"): self._ready,
+                status_label("failed"): self._failed,
+            }
+        for status in sorted(set(generating)):
+            shown[status_label(status)] = generating.count(status)
+        return shown
+
+    def _show_statuses(self) -> None:
+        if self._finish_bar is not None and not self._finish_bar.disable:
+            self._finish_bar.set_postfix(ordered_dict=self._counts(), refresh=False)
+
+    def status_line(self) -> str:
+        """``hhbatch: 1:05 elapsed: submitted 12 of 50, ready 3, failed 0, processing 9``."""
+        parts = []
+        if self._upload_total:
+            parts.append(
+                _("uploaded {done} of {total}").format(
+                    done=human_bytes(self._uploaded), total=human_bytes(self._upload_total)
+                )
+            )
+        if self._to_submit:
+            parts.append(
+                _("submitted {done} of {total}").format(done=self._sent, total=self._to_submit)
+            )
+        parts += [f"{label} {count}" for label, count in self._counts().items()]
+        return _("hhbatch: {elapsed} elapsed: {counts}").format(
+            elapsed=elapsed_text(self._clock() - self._started), counts=_(", ").join(parts)
+        )
 
     def message(self, text: str) -> None:
+        from tqdm import tqdm
+
         tqdm.write(text, file=sys.stderr)
 
     def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
         for bar in (self._upload_bar, self._submit_bar, self._finish_bar):
-            bar.close()
+            if bar is not None:
+                bar.close()
+
+
+class _Ticker:
+    """A daemon thread printing ``line()`` on stderr every ``interval`` seconds until stopped.
+
+    Why a thread: while every job is generating nothing happens on the event loop for minutes,
+    and that is exactly when a CI log must still see a line. Flushed at once: a pipe is
+    block-buffered and cron or CI do not set PYTHONUNBUFFERED."""
+
+    def __init__(self, interval: float, line: Callable[[], str]) -> None:
+        self._interval = interval
+        self._line = line
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hhbatch-status", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                sys.stderr.write(self._line() + "\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):  # the reader went away: the main thread will see it
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 _PROMPT_SHOWN = 80  # characters of the sample prompt in the plan

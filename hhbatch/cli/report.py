@@ -55,6 +55,9 @@ def register(subparsers: Any) -> None:
         help=_("settings file (default hhbatch.yaml beside it)"),
     )
     add_encoding_option(parser)
+    parser.add_argument(
+        "--json", action="store_true", help=_("print the outcome as JSON on stdout")
+    )
     parser.set_defaults(func=handle)
 
 
@@ -65,6 +68,21 @@ def handle(args: argparse.Namespace) -> int:
     with prepare(options, require_credentials=False) as batch:
         path, cards = write_report(batch, args.out, args.videos)
     print(_("Wrote {path} ({rows} row(s)).").format(path=path, rows=len(cards)), file=sys.stderr)
+    if args.json:
+        from hhbatch.cli.jsonout import camel_keys, emit
+
+        counts: dict[str, int] = {}
+        for card in cards:
+            counts[card.status] = counts.get(card.status, 0) + 1
+        emit(
+            {
+                "command": "report",
+                "path": str(path),
+                "rows": len(cards),
+                "counts": camel_keys(counts),
+                "exitCode": exitcodes.OK,
+            }
+        )
     if args.open:
         webbrowser.open(path.resolve().as_uri())
     return exitcodes.OK

@@ -6,20 +6,26 @@ import argparse
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hhbatch.adoption import adopted_lines
-from hhbatch.cli import exitcodes
+from hhbatch.cli import exitcodes, failures
+from hhbatch.cli.jsonout import emit, error_document
 from hhbatch.cli.render import (
+    ROWS_PATTERN,
+    NextContext,
     TqdmProgress,
+    dry_run_document,
     invalid_lines,
     loss_lines,
     plan_lines,
-    report_json,
     resume_command,
+    rows_text,
+    run_document,
     source_lines,
     summary_lines,
     write_error_line,
@@ -32,55 +38,61 @@ from hhbatch.download import (
 from hhbatch.errors import UsageError
 from hhbatch.i18n import _
 from hhbatch.reconciler import SETTLED_STATUSES
-from hhbatch.workflow import Batch, RunOptions, prepare
+from hhbatch.workflow import Batch, RunOptions, is_sandbox_results, prepare
 
 DESCRIPTION = """\
-Create one video per row of MANIFEST (.xlsx, .xlsm, .ods, .xls, .csv, .tsv or .txt) and write
-the results sheet.
-
-Every row is checked first; then hhbatch shows a plan (videos to create, seconds of video,
-files to upload) and asks before spending credits. It uploads each distinct file once, submits
-under the API's rate limit, waits for the videos and writes status, videoId, videoUrl,
-thumbnailUrl, readyAt and error into <name>.results.xlsx (.csv/.tsv/.txt for a text
-manifest) beside the manifest, refreshing it as it goes. The text encoding of a CSV/TXT
-file is detected; when it cannot be told for sure, hhbatch asks for --encoding.
-
-Safe to stop and rerun: run the same command again (on the manifest or on the results sheet)
-to continue. Nothing is ever created twice: a row whose create request got no answer is marked
-'unknown' and left alone unless you pass --resubmit-unknown.
+Create one video per row of MANIFEST (.xlsx/.xlsm/.ods/.xls/.csv/.tsv/.txt) and write status
+and links into <name>.results.xlsx beside it. Rows are checked and the plan confirmed before
+any credit is spent; run the same command again to continue: nothing is created twice.
 """
 
 EPILOG = """\
 examples:
   hhbatch run campaign.xlsx --dry-run        show the plan, send nothing
   hhbatch run campaign.xlsx --limit 5        try five rows first; the next run does the rest
-  hhbatch run campaign.xlsx --yes            no question (scripts, scheduled jobs)
-  hhbatch run campaign.csv --encoding cp1252 a CSV saved by Excel on Western Windows
-  hhbatch run samples/campaign.xlsx --sandbox --yes   everything against a local fake server
-
-credentials: HAPPYHORSE_API_KEY (required) and HAPPYHORSE_BASE_URL (or base_url in hhbatch.yaml).
 
 exit codes: 0 all rows ready · 1 some rows failed, invalid, unknown or not finished ·
-2 usage or input error · 3 authentication · 4 out of credits · 130 interrupted
+2 usage or input error · 3 authentication · 4 out of credits · 5 API unreachable ·
+130 interrupted (Ctrl-C) · 143 stopped by SIGTERM
 """
+MORE_OPTIONS = 'more options (README.md, "Options of run"): {options}'
+# What ``run --help`` explains; every other option is named in one line and described in the
+# README, so the help fits on one screen (options other packages add land there by themselves).
+COMMON_OPTIONS = frozenset(
+    {
+        "--help",
+        "--yes",
+        "--dry-run",
+        "--sandbox",
+        "--limit",
+        "--no-wait",
+        "--retry-failed",
+        "--resubmit-unknown",
+        "--out",
+        "--json",
+    }
+)
 
 
 # What a person types to say yes at the confirmation prompt, in either language.
 YES_ANSWERS = ("y", "yes", "是", "好", "是的", "确定")
+ALL_ROWS = "all"  # --resubmit-unknown without ROWS
 
 
 def register(subparsers: Any) -> None:
+    """Common options are shown by ``run --help``; the rest are listed by name in the epilog
+    and explained in the README, so the help fits on one screen."""
     parser = subparsers.add_parser(
         "run",
         help=_("create the videos of a sheet and write the results (resumable)"),
         description=_(DESCRIPTION),
         epilog=_(EPILOG),
+        usage="hhbatch run MANIFEST [options]",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.ods/.xls/.csv/.txt")
     )
-    add_common_options(parser)
     parser.add_argument("--yes", "-y", action="store_true", help=_("do not ask before spending"))
     parser.add_argument(
         "--dry-run", action="store_true", help=_("validate and show the plan; send nothing")
@@ -88,63 +100,84 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help=_("run against a built-in local fake server (no account, no credits)"),
-    )
-    parser.add_argument(
-        "--rate", type=_positive_float, metavar="REQ_PER_S", help=_("starting request rate")
-    )
-    parser.add_argument(
-        "--concurrency", type=_positive_int, metavar="N", help=_("requests in flight at once")
-    )
-    parser.add_argument(
-        "--poll-interval",
-        type=_positive_float,
-        metavar="SECONDS",
-        help=_("seconds between checks of one video (default 5; vendor advises 5-10)"),
-    )
-    parser.add_argument(
-        "--no-wait", action="store_true", help=_("submit and exit; 'hhbatch status' checks later")
-    )
-    parser.add_argument(
-        "--wait-timeout",
-        type=_positive_float,
-        metavar="SECONDS",
-        help=_(
-            "stop waiting after this long; videos keep generating and the next run picks them up"
-        ),
+        help=_("rehearse on a local fake server (no credits)"),
     )
     parser.add_argument(
         "--limit", type=_positive_int, metavar="N", help=_("submit only the first N rows this run")
     )
     add_cap_options(parser)
     parser.add_argument(
+        "--no-wait", action="store_true", help=_("submit and exit; 'hhbatch status' checks later")
+    )
+    parser.add_argument(
         "--retry-failed", action="store_true", help=_("submit again rows that failed before")
     )
     parser.add_argument(
         "--resubmit-unknown",
-        action="store_true",
-        help=_("submit again rows whose earlier create got no answer (may charge twice)"),
+        type=_rows_arg,
+        metavar="[ROWS]",
+        help=_("create again rows whose create got no answer (all, or rows like 5,7-9)"),
     )
     parser.add_argument(
-        "--resubmit-edited",
-        action="store_true",
-        help=_("create new videos for rows edited after they were submitted"),
+        "--json", action="store_true", help=_("print the outcome as JSON on stdout")
     )
-    parser.add_argument(
-        "--again",
-        action="store_true",
-        help=_(
-            "create new videos for rows whose exact request was already created from another "
-            "file or folder (a copy of the sheet); without it they show that video"
-        ),
-    )
-    parser.add_argument(
-        "--download",
-        action="store_true",
-        help=_("download each video as it becomes ready (like 'hhbatch download')"),
-    )
-    parser.add_argument("--json", action="store_true", help=_("print the final summary as JSON"))
+    add_common_options(parser)
+    parser.add_argument("--rate", type=_positive_float, metavar="REQ_PER_S")
+    parser.add_argument("--concurrency", type=_positive_int, metavar="N")
+    parser.add_argument("--poll-interval", type=_positive_float, metavar="SECONDS")
+    parser.add_argument("--wait-timeout", type=_positive_float, metavar="SECONDS")
+    parser.add_argument("--resubmit-edited", action="store_true")
+    parser.add_argument("--again", action="store_true")
+    parser.add_argument("--download", action="store_true")
     parser.set_defaults(func=handle)
+    _brief_help(parser)
+
+
+def _brief_help(parser: argparse.ArgumentParser) -> None:
+    """Hide the help of every option but the common ones and name them in the epilog."""
+    more = []
+    for action in parser._actions:
+        flags = [o for o in action.option_strings if o.startswith("--")]
+        if flags and flags[0] not in COMMON_OPTIONS:
+            action.help = argparse.SUPPRESS
+            more.append(flags[0])
+    line = _(MORE_OPTIONS).format(options=", ".join(more))
+    wrapped = textwrap.fill(line, width=92, subsequent_indent="  ", break_on_hyphens=False)
+    parser.epilog = wrapped + "\n\n" + (parser.epilog or "")
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """``--resubmit-unknown`` takes optional ROWS; a bare one followed by the manifest (``run
+    --resubmit-unknown campaign.xlsx``) must not swallow it, so it becomes ``=all`` here."""
+    out = list(argv)
+    for index, arg in enumerate(out):
+        if arg == "--":
+            break
+        if arg == "--resubmit-unknown":
+            following = out[index + 1] if index + 1 < len(out) else None
+            if following is None or not (ROWS_PATTERN.match(following) or following == ALL_ROWS):
+                out[index] = f"--resubmit-unknown={ALL_ROWS}"
+    return out
+
+
+def _rows_arg(text: str) -> frozenset[int] | str:
+    """``5,7-9`` → {5, 7, 8, 9}; ``all`` → every unknown row."""
+    if text.strip().lower() == ALL_ROWS:
+        return ALL_ROWS
+    if not ROWS_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a list of sheet rows such as 5,7-9").format(text=repr(text))
+        )
+    rows: set[int] = set()
+    for part in text.split(","):
+        first, _dash, last = part.strip().partition("-")
+        low, high = int(first), int(last or first)
+        if high < low or high - low > 1_000_000:
+            raise argparse.ArgumentTypeError(
+                _("{text} is not a list of sheet rows such as 5,7-9").format(text=repr(text))
+            )
+        rows.update(range(low, high + 1))
+    return frozenset(rows)
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -234,12 +267,22 @@ def _positive_int(text: str) -> int:
 
 
 def say(text: str = "") -> None:
-    print(text, file=sys.stderr)
+    print(text, file=sys.stderr, flush=True)
 
 
 def handle(args: argparse.Namespace) -> int:
+    manifest = Path(args.manifest)
+    if is_sandbox_results(manifest) and not args.sandbox:
+        raise UsageError(
+            _(
+                "{file} holds the results of a --sandbox rehearsal: its video ids belong to a "
+                "fake server that no longer runs. Run the real batch on your manifest instead "
+                "(e.g. {real}), or add --sandbox to rehearse again."
+            ).format(file=manifest.name, real=manifest.name.replace(".sandbox.results", ""))
+        )
+    rows = args.resubmit_unknown
     options = RunOptions(
-        manifest=args.manifest,
+        manifest=manifest,
         out=args.out,
         sheet=args.sheet,
         config_path=args.config,
@@ -254,7 +297,8 @@ def handle(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         max_credits=args.max_credits,
         retry_failed=args.retry_failed,
-        resubmit_unknown=args.resubmit_unknown,
+        resubmit_unknown=rows is not None,
+        resubmit_unknown_rows=rows if isinstance(rows, frozenset) else None,
         resubmit_edited=args.resubmit_edited,
         encoding=args.encoding,
         again=args.again,
@@ -279,22 +323,32 @@ def handle(args: argparse.Namespace) -> int:
                     "copy of this sheet) and not create them again."
                 )
             )
+        _warn_rows_not_unknown(batch, options.resubmit_unknown_rows)
         if args.dry_run:
             say(_("Dry run: nothing was sent."))
-            return exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK
+            code = exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK
+            if args.json:
+                document = dry_run_document(batch.plan, manifest, batch.manifest.sheet_name)
+                losses = batch.losses()
+                emit({**document, **({"losses": losses} if losses else {}), "exitCode": code})
+            return code
+        if options.sandbox:
+            say(
+                _(
+                    "Sandbox rehearsal: a local fake HappyHorse server at {url}, no credits spent. "
+                    "Its results go to {path}; the real results sheet and journal are not "
+                    "touched."
+                ).format(url=batch.base_url, path=batch.output_path)
+            )
         if batch.plan.to_submit and not _confirmed(batch, args.yes):
             say(_("Nothing was sent."))
             return exitcodes.OK
-        if options.sandbox:
-            say(
-                _("Sandbox: a local fake HappyHorse server at {url} (no credits spent).").format(
-                    url=batch.base_url
-                )
-            )
+        if batch.needs_api():
+            batch.check_api()  # unreachable (exit 5) or a refused key (exit 3): before any bar
         progress = TqdmProgress(batch.plan)
         downloads = _start_downloads(batch) if args.download else None
         try:
-            with _ctrl_c_stops(batch, progress.message):
+            with _stops_on_signals(batch, progress.message) as stop:
                 report = batch.execute(
                     progress if downloads is None else DownloadOnReady(progress, batch, downloads)
                 )
@@ -302,7 +356,20 @@ def handle(args: argparse.Namespace) -> int:
             progress.close()
             if downloads is not None:
                 _finish_downloads(batch, downloads)
-        return _finish(args, batch, report)
+        return _finish(args, batch, report, stop)
+
+
+def _warn_rows_not_unknown(batch: Batch, rows: frozenset[int] | None) -> None:
+    if not rows:
+        return
+    planned = {rp.row.sheet_row: rp.action for rp in batch.plan.rows}
+    others = sorted(r for r in rows if planned.get(r) not in ("submit", "unknown"))
+    if others:
+        say(
+            _("--resubmit-unknown: rows {rows} are not unknown; they are left as they are.").format(
+                rows=rows_text(others)
+            )
+        )
 
 
 def _start_downloads(batch: Batch) -> BackgroundDownloads:
@@ -341,28 +408,48 @@ def _confirmed(batch: Batch, assume_yes: bool) -> bool:
     return answer.strip().lower() in YES_ANSWERS
 
 
+class _StopSignal:
+    """Which signal stopped the run (SIGINT: Ctrl-C, exit 130; SIGTERM: exit 143)."""
+
+    def __init__(self) -> None:
+        self.presses = 0
+        self.terminated = False
+
+    @property
+    def exit_code(self) -> int:
+        return exitcodes.TERMINATED if self.terminated else exitcodes.INTERRUPTED
+
+
 @contextmanager
-def _ctrl_c_stops(batch: Batch, tell: Callable[[str], None]) -> Iterator[None]:
-    """First Ctrl-C: stop submitting and save. Second: leave at once (the journal is always
-    consistent: every change is one SQLite transaction)."""
-    presses = 0
+def _stops_on_signals(batch: Batch, tell: Callable[[str], None]) -> Iterator[_StopSignal]:
+    """First Ctrl-C or SIGTERM: stop submitting and save. Second: leave at once (the journal is
+    always consistent: every change is one SQLite transaction).
 
-    def on_sigint(signum: int, frame: object) -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            tell(
-                _("Stopping: no new videos will be created; saving results (Ctrl-C again to quit).")
-            )
+    The sentence is printed from the event loop (``batch.call_soon``), not inside the handler:
+    a signal interrupts the main thread anywhere, also halfway through a progress-bar redraw."""
+    stop = _StopSignal()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.presses += 1
+        if stop.presses == 1:
+            stop.terminated = signum != signal.SIGINT
+            if stop.terminated:
+                text = _(
+                    "Stopping (SIGTERM): no new videos will be created; saving results "
+                    "(a second signal quits at once)."
+                )
+            else:
+                text = _(
+                    "Stopping: no new videos will be created; saving results (Ctrl-C again to "
+                    "quit)."
+                )
             batch.request_stop()
+            batch.call_soon(lambda: tell(text))
         else:
-            os._exit(exitcodes.INTERRUPTED)
+            os._exit(stop.exit_code)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with failures.handling([signal.SIGINT, *failures.termination_signals()], on_signal):
+        yield stop
 
 
 def _own_argv() -> list[str]:
@@ -379,38 +466,91 @@ def _own_argv() -> list[str]:
     return []
 
 
-def _finish(args: argparse.Namespace, batch: Batch, report: Any) -> int:
-    if args.json:
-        print(report_json(report, batch.plan))
-    else:
-        for line in summary_lines(report):
-            say(line)
+def next_context(args: argparse.Namespace, report: Any, *, sandbox: bool = False) -> NextContext:
+    """How the "next" commands name this batch: the manifest and --sheet/--out/--config as
+    the user gave them."""
+    options: list[str] = []
+    for flag, value in (("--sheet", args.sheet), ("--out", args.out), ("--config", args.config)):
+        if value is not None:
+            options += [flag, str(value)]
+    return NextContext(
+        manifest=str(args.manifest), options=options, sandbox=sandbox, results=report.output_path
+    )
+
+
+def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSignal) -> int:
+    """The end of a run: what happened to whom, what to do next, and the exit code."""
+    ctx: NextContext | None = next_context(args, report, sandbox=args.sandbox)
+    resume = resume_command(_own_argv() or ["run", str(args.manifest)])
     submit = report.submit
     still_running = sum(n for status, n in report.counts.items() if status not in SETTLED_STATUSES)
-    resume = resume_command(_own_argv() or ["run", str(args.manifest)])
+    closing: list[str] = []
+    error: tuple[str, str] | None = None
     if report.interrupted:
-        if report.write_error:
-            say(write_error_line(report, args.manifest))
-        say(_("Interrupted. To continue: {command}").format(command=resume))
-        return exitcodes.INTERRUPTED
-    if submit is not None and submit.out_of_credits:
-        if report.write_error:
-            say(write_error_line(report, args.manifest))
-        say(_("Out of credits: top up, then continue with: {command}").format(command=resume))
-        return exitcodes.NO_CREDITS
-    if report.write_error:
-        say(write_error_line(report, args.manifest))
-        return exitcodes.ROWS_NOT_OK
-    if still_running:
-        say(
+        code = stop.exit_code if stop.presses else exitcodes.INTERRUPTED
+        if stop.terminated:
+            text = _(
+                "Stopped by SIGTERM; the journal and the results sheet are saved. To continue: "
+                "{command}"
+            ).format(command=resume)
+            error = ("terminated", text)
+        else:
+            text = _("Interrupted. To continue: {command}").format(command=resume)
+            error = ("interrupted", text)
+        closing.append(text)
+    elif report.unreachable is not None:
+        code = exitcodes.UNREACHABLE
+        error = ("api_unreachable", str(report.unreachable))
+        closing.append(str(report.unreachable))
+    elif submit is not None and submit.out_of_credits:
+        code = exitcodes.NO_CREDITS
+        text = _("Out of credits: top up, then continue with: {command}").format(command=resume)
+        error = ("insufficient_credits", text)
+        closing.append(text)
+    elif report.write_error:
+        # a failed final write is never a success (the journal holds every result)
+        code = exitcodes.ROWS_NOT_OK
+        error = ("results_not_written", write_error_line(report, args.manifest))
+    else:
+        code = _rows_code(args, report)
+    if report.write_error and error is not None and error[0] != "results_not_written":
+        closing.insert(0, write_error_line(report, args.manifest))
+    elif report.write_error:
+        closing.append(write_error_line(report, args.manifest))
+    if still_running and not report.interrupted:
+        closing.append(
             _(
                 "{count} video(s) still generating. Check later with 'hhbatch status {manifest}' "
                 "or by running the same command again."
             ).format(count=still_running, manifest=args.manifest)
         )
+    if error is not None:
+        ctx = None  # the closing sentence says how to continue
+    if args.json:
+        emit(
+            run_document(
+                report,
+                batch.plan,
+                ctx=ctx,
+                error=error_document(*error)["error"] if error else None,
+                exit_code=code,
+            )
+        )
+    else:
+        for line in summary_lines(report, ctx):
+            say(line)
+    for line in closing:
+        say(line)
+    return code
+
+
+def _rows_code(args: argparse.Namespace, report: Any) -> int:
     if report.all_ready:
         return exitcodes.OK
-    bad = SETTLED_STATUSES - {"ready"}  # failed, invalid, unknown, not submitted, edited
-    if not args.no_wait or any(report.counts.get(s) for s in bad):
+    bad = SETTLED_STATUSES - {"ready", "skipped"}  # failed, invalid, unknown, not submitted, …
+    if any(report.counts.get(s) for s in bad):
         return exitcodes.ROWS_NOT_OK
-    return exitcodes.OK
+    settled = all(status in SETTLED_STATUSES for status in report.counts)
+    if settled or args.no_wait:
+        return exitcodes.OK  # ready and skipped rows only; or submitted and left generating
+    return exitcodes.ROWS_NOT_OK

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
-from hhbatch.cli.render import TqdmProgress, report_json, summary_lines, write_error_line
-from hhbatch.cli.run import add_common_options
+from hhbatch.cli.jsonout import emit, error_document
+from hhbatch.cli.render import TqdmProgress, run_document, summary_lines, write_error_line
+from hhbatch.cli.run import add_common_options, next_context
 from hhbatch.i18n import _
 from hhbatch.workflow import RunOptions, prepare
 
@@ -37,7 +38,9 @@ def register(subparsers: Any) -> None:
         "manifest", type=Path, metavar="MANIFEST", help=_("the .xlsx/.xlsm/.ods/.xls/.csv/.txt")
     )
     add_common_options(parser)
-    parser.add_argument("--json", action="store_true", help=_("print the summary as JSON"))
+    parser.add_argument(
+        "--json", action="store_true", help=_("print the outcome as JSON on stdout")
+    )
     parser.set_defaults(func=handle)
 
 
@@ -50,17 +53,33 @@ def handle(args: argparse.Namespace) -> int:
         encoding=args.encoding,
     )
     with prepare(options) as batch:
+        if batch.needs_api(submit=False):
+            batch.check_api()  # unreachable (exit 5) or a refused key (exit 3): before the bar
         progress = TqdmProgress(batch.plan, submitting=False)
         try:
             report = batch.status_pass(progress)
         finally:
             progress.close()
-        if args.json:
-            print(report_json(report, batch.plan))
-        else:
-            for line in summary_lines(report):
-                print(line, file=sys.stderr)
+        ctx = next_context(args, report)
+        code = exitcodes.OK if report.all_ready else exitcodes.ROWS_NOT_OK
         if report.write_error:
-            print(write_error_line(report, args.manifest), file=sys.stderr)
-            return exitcodes.ROWS_NOT_OK
-        return exitcodes.OK if report.all_ready else exitcodes.ROWS_NOT_OK
+            code = exitcodes.ROWS_NOT_OK  # a failed write is never a success
+        if report.unreachable is not None:
+            code = exitcodes.UNREACHABLE
+        if args.json:
+            error = None
+            if report.unreachable is not None:
+                error = error_document("api_unreachable", str(report.unreachable))["error"]
+            emit(
+                run_document(
+                    report, batch.plan, command="status", ctx=ctx, error=error, exit_code=code
+                )
+            )
+        else:
+            for line in summary_lines(report, ctx):
+                print(line, file=sys.stderr, flush=True)
+        if report.unreachable is not None:
+            print(str(report.unreachable), file=sys.stderr, flush=True)
+        if report.write_error:
+            print(write_error_line(report, args.manifest), file=sys.stderr, flush=True)
+        return code

@@ -7,7 +7,6 @@ The verdicts and the figures come from :mod:`hhbatch.loader` (``load_manifest`` 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import textwrap
 import unicodedata
@@ -16,6 +15,7 @@ from typing import Any
 
 from hhbatch import spec
 from hhbatch.cli import exitcodes
+from hhbatch.cli.jsonout import emit
 from hhbatch.cli.render import source_lines
 from hhbatch.cli.run import add_encoding_option
 from hhbatch.columns import VALIDATION_COLUMN, header_for
@@ -193,15 +193,13 @@ def handler(args: argparse.Namespace) -> int:
     written = None
     if args.out is not None:
         written, losses = write_annotated(manifest, args.out)
+    code = exitcodes.OK if manifest.valid else exitcodes.ROWS_NOT_OK
     if args.json:
-        print(
-            json.dumps(
-                report_dict(manifest, summary, written, losses), ensure_ascii=False, indent=2
-            )
-        )
+        document = report_dict(manifest, summary, written, losses)
+        emit({"command": "validate", **document, "exitCode": code})
     else:
         print(render_text(manifest, summary, written, losses))
-    return exitcodes.OK if manifest.valid else exitcodes.ROWS_NOT_OK
+    return code
 
 
 def write_annotated(manifest: Manifest, dest: Path) -> tuple[Path, list[str]]:
@@ -319,6 +317,13 @@ def render_text(
         )
     else:
         lines.append(_("Video to generate: {total} s.").format(total=total))
+    if summary.rows_skipped:
+        lines.append(
+            _(
+                "{count} row(s) marked in the Skip column (such as the template's examples) "
+                "are not checked and never submitted."
+            ).format(count=summary.rows_skipped)
+        )
     uploads = _("Files to upload: {count}").format(count=summary.files_to_upload)
     if summary.files_to_upload:
         kinds = _(", ").join(f"{n} {kind}" for kind, n in sorted(summary.uploads_by_kind.items()))

@@ -1,0 +1,82 @@
+"""The JSON every ``--json`` command prints: one key style, one error shape, one writer.
+
+Why one module: scripts parse these documents, so the rules must not drift between commands:
+
+* keys are camelCase, also keys made from data (``"not submitted"`` → ``"notSubmitted"``,
+  ``"not_found"`` → ``"notFound"``); values (statuses, messages) stay as they are;
+* a document is printed once, on stdout, as the only thing there; messages go to stderr;
+* on failure stdout gets ``{"error": {"code": "<snake_case>", "message": "<sentence>"}}`` and
+  the process exits with the documented code (see :mod:`hhbatch.cli.exitcodes`).
+
+Kept free of heavy imports: every command loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from hhbatch import errors
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def camel(key: str) -> str:
+    """``"not submitted"`` → ``"notSubmitted"``; a key already in camelCase is unchanged."""
+    parts = [p for p in _SEPARATORS.split(str(key).strip()) if p]
+    if not parts:
+        return str(key)
+    return parts[0][:1].lower() + parts[0][1:] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+
+
+def camel_keys(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``mapping`` whose keys (one level deep) are camelCase."""
+    return {camel(key): value for key, value in mapping.items()}
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2, default=str)
+
+
+def emit(document: Mapping[str, Any]) -> None:
+    """Print a document on stdout and flush it (a pipe would otherwise hold it back)."""
+    sys.stdout.write(dumps(document) + "\n")
+    sys.stdout.flush()
+
+
+def error_document(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+# Codes of hhbatch's own failures; a server's error keeps the code it sent (``invalid_api_key``).
+_CODES: tuple[tuple[type[BaseException], str], ...] = (
+    (errors.ApiUnreachable, "api_unreachable"),
+    (errors.ApiTimeout, "api_timeout"),
+    (errors.ApiConnectionError, "api_connection_failed"),
+    (errors.UploadError, "upload_failed"),
+    (errors.MissingCredentials, "missing_credentials"),
+    (errors.BatchLocked, "batch_locked"),
+    (errors.JournalError, "journal_error"),
+    (errors.ManifestError, "manifest_unusable"),
+    (errors.ConfigError, "config_error"),
+    (errors.OutputError, "output_error"),
+    (errors.UsageError, "usage_error"),
+)
+
+
+def error_code(err: BaseException) -> str:
+    """The snake_case code a script branches on."""
+    if isinstance(err, errors.ApiStatusError):
+        return _snake(err.code)
+    for cls, code in _CODES:
+        if isinstance(err, cls):
+            return code
+    return "error"
+
+
+def _snake(code: str) -> str:
+    text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(code))
+    return _SEPARATORS.sub("_", text).strip("_").lower() or "error"
