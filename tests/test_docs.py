@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 import re
 import shutil
@@ -65,7 +66,9 @@ def test_exit_codes_agree_between_readme_and_help() -> None:
         exitcodes.USAGE,
         exitcodes.AUTH,
         exitcodes.NO_CREDITS,
+        exitcodes.UNREACHABLE,
         exitcodes.INTERRUPTED,
+        exitcodes.TERMINATED,
     ):
         assert re.search(rf"^\| {code} \|", README, re.MULTILINE), code
         assert f"{code} " in help_text
@@ -107,3 +110,22 @@ def test_ruff_is_clean() -> None:
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_every_json_example_in_the_readme_parses_and_is_camel_case() -> None:
+    blocks = re.findall(r"```json\n(.*?)```", README, re.DOTALL)
+    commands = set()
+    for block in blocks:
+        document = json.loads(block)
+        keys = list(_json_keys(document))
+        assert all(re.match(r"^[a-z0-9][A-Za-z0-9]*$|^…$", k) for k in keys), keys
+        commands.add(document.get("command", "error" if "error" in document else None))
+    assert {"run", "download", "report", "validate", "error"} <= commands
+
+
+def _json_keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [*value, *(k for v in value.values() for k in _json_keys(v))]
+    if isinstance(value, list):
+        return [k for v in value for k in _json_keys(v)]
+    return []

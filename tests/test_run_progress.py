@@ -49,6 +49,21 @@ def test_status_pass_counts_only_videos_generating(capsys: pytest.CaptureFixture
     progress.close()
     err = capsys.readouterr().err
     assert "2/2" in err and "/7" not in err
+    assert "upload" not in err and "submitted" not in err  # status neither uploads nor submits
+
+
+def test_piped_status_line_counts_by_state_and_elapsed() -> None:
+    now = [100.0]
+    plan = _plan(submit=3, wait=1)
+    progress = TqdmProgress(plan, enabled=False, interval=3600, clock=lambda: now[0])
+    progress.submitted(plan.rows[0], "created")
+    progress.submitted(plan.rows[1], "held")  # never sent: not counted as submitted
+    progress.status_seen("s0", "processing")
+    progress.finished("w0", "ready")
+    now[0] += 75
+    line = progress.status_line()
+    progress.close()
+    assert line == "hhbatch: 1:15 elapsed: submitted 1 of 2, ready 1, failed 0, processing 1"
 
 
 def test_quiet_when_not_a_terminal(capsys: pytest.CaptureFixture) -> None:
