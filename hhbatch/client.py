@@ -285,7 +285,7 @@ class ApiClient:
             try:
                 response = await self._api.get(path, timeout=timeout)
             except httpx.HTTPError as err:
-                self._scrub.exception(err)
+                err.args = tuple(redact.redact(a) if isinstance(a, str) else a for a in err.args)
                 if not isinstance(err, (*_NEVER_SENT, httpx.TimeoutException)):
                     return  # a connection was accepted, then dropped: something is there
                 delay = retry.backoff_delay(attempt, rng=self._rng)
@@ -302,7 +302,7 @@ class ApiClient:
             return
 
     def _unreachable(self, err: BaseException) -> ApiUnreachable:
-        detail = self._scrub(str(err)) or type(err).__name__
+        detail = redact.redact(str(err)) or type(err).__name__
         return ApiUnreachable(
             _(
                 "The HappyHorse API at {url} cannot be reached ({detail}). Check {env} (or "
