@@ -118,10 +118,9 @@ def test_encoding_from_hhbatch_yaml_and_on_status(
 def test_unknown_encoding_name_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     manifest = _copy("cp1252.csv", tmp_path)
     for name in ("klingon", "base64"):
-        with pytest.raises(SystemExit) as stopped:  # argparse: usage error
-            cli("validate", manifest, "--encoding", name)
-        assert stopped.value.code == exitcodes.USAGE
-        assert "is not a text encoding" in cli.capsys.readouterr().err
+        stopped = cli("validate", manifest, "--encoding", name)  # argparse: usage error
+        assert stopped.code == exitcodes.USAGE
+        assert "is not a text encoding" in stopped.err
 
 
 def test_wrong_encoding_given_shows_in_the_plan_before_anything_is_sent(
