@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from hhbatch import spec, userdata
 from hhbatch.cli import exitcodes
-from hhbatch.errors import HhbatchError, MissingCredentials
+from hhbatch.errors import MissingCredentials
 from hhbatch.i18n import _
 
 DESCRIPTION = """\
@@ -48,21 +47,17 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    try:
-        base_url, api_key = _account(args.config)
-        from hhbatch.ledger import default_path, history_status
+    # A failure (no key, an unusable ledger) is raised: the CLI prints the sentence, and under
+    # --json the shared error document (hhbatch.cli.jsonout).
+    base_url, api_key = _account(args.config)
+    from hhbatch.ledger import default_path, history_status
 
-        entries: list[Any] = []
-        if default_path().is_file():
-            from hhbatch.ledger import Ledger
+    entries: list[Any] = []
+    if default_path().is_file():
+        from hhbatch.ledger import Ledger
 
-            with Ledger.open() as ledger:
-                entries = ledger.history(userdata.account_id(base_url, api_key))
-    except HhbatchError as err:
-        if not args.json:
-            raise
-        print(json_error(err))
-        return exitcodes.for_error(err)
+        with Ledger.open() as ledger:
+            entries = ledger.history(userdata.account_id(base_url, api_key))
     account = {
         "baseUrl": userdata.normalize_base_url(base_url),
         "keyFingerprint": userdata.key_fingerprint(api_key),
@@ -83,7 +78,9 @@ def handle(args: argparse.Namespace) -> int:
         for entry in entries
     ]
     if args.json:
-        print(json.dumps({"account": account, "videos": videos}, ensure_ascii=False, indent=2))
+        from hhbatch.cli.jsonout import emit
+
+        emit({"command": "history", "account": account, "videos": videos, "exitCode": 0})
         return exitcodes.OK
     for line in _lines(account, videos):
         print(line)
@@ -148,10 +145,3 @@ def _status(status: str) -> str:
     from hhbatch.report import status_label
 
     return status_label(status)
-
-
-def json_error(err: HhbatchError) -> str:
-    """``{"error": {"code", "message"}}`` — the shared JSON error shape (wp-cli's contract)."""
-    name = type(err).__name__
-    code = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-    return json.dumps({"error": {"code": code, "message": str(err)}}, ensure_ascii=False)
