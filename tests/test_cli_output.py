@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -226,7 +227,7 @@ def test_a_sandbox_rehearsal_never_touches_the_real_results(cli: Cli, tmp_path: 
 
 # --- 11: Chinese all the way --------------------------------------------------------------------
 def test_a_chinese_results_sheet_is_read_back_in_chinese(
-    cli: Cli, sandbox: Sandbox, tmp_path: Path
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = write_xlsx(
         tmp_path / "春季.xlsx",
@@ -244,7 +245,10 @@ def test_a_chinese_results_sheet_is_read_back_in_chinese(
     sheet.cell(3, status_column, "结果未知")
     sheet.cell(3, id_column).value = None
     workbook.save(results)
-    journal_path(manifest).unlink()
+    # Neither the journal nor this machine's ledger is there to say more: the sheet's own word
+    # (结果未知 read back as "unknown") must keep the row from being created again.
+    shutil.rmtree(tmp_path / ".hhbatch")
+    monkeypatch.setenv("HHBATCH_HOME", str(tmp_path / "another-computer"))
     rerun = cli.run(results)
     assert re.search(r"skipped, outcome unknown\s+1", rerun.err), rerun
     assert sandbox.counters()["creates"] == 2  # read back as "unknown": never created again
