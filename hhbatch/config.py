@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hhbatch import redact, spec
 from hhbatch.caps import parse_prices
 from hhbatch.errors import ConfigError
@@ -69,6 +67,8 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
+    import yaml  # here, not at the top: `hhbatch --help` and `init` never read a config
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except FileNotFoundError as err:

@@ -113,6 +113,9 @@ def wants_json(argv: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``hhbatch`` command. Never lets a traceback or a broken pipe reach the user."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        print(f"hhbatch {__version__}")  # before the command modules load: start-up is all
+        return exitcodes.OK
     code: int | None = None
     try:
         code = _main(list(sys.argv[1:] if argv is None else argv))

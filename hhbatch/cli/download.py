@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from hhbatch import download as d
 from hhbatch.cli import exitcodes
-from hhbatch.cli.run import _positive_int, add_common_options
+from hhbatch.cli.options import add_common_options, positive_int
 from hhbatch.i18n import _
-from hhbatch.workflow import RunOptions, prepare
+
+if TYPE_CHECKING:
+    from hhbatch import download as d
+
+# hhbatch.download (httpx) loads only when files are fetched, so its default is restated here
+# for --help; tests/test_startup.py checks that the two agree.
+DEFAULT_CONCURRENCY = 4
 
 DESCRIPTION = """\
 Download every ready video of MANIFEST (and its thumbnail, when there is one) into a folder,
@@ -47,10 +50,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
-        default=d.DEFAULT_CONCURRENCY,
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=_("files fetched at once (default {n})").format(n=d.DEFAULT_CONCURRENCY),
+        help=_("files fetched at once (default {n})").format(n=DEFAULT_CONCURRENCY),
     )
     add_common_options(parser)
     parser.add_argument(
@@ -63,6 +66,8 @@ class TqdmDownload:
     """A byte progress bar whose total grows as each file's size becomes known."""
 
     def __init__(self, files: int) -> None:
+        from tqdm import tqdm
+
         self.bar = tqdm(
             total=0,
             unit="B",
@@ -81,7 +86,9 @@ class TqdmDownload:
         self.bar.update(nbytes)
 
     def file_done(self, job: d.FileJob, outcome: str, error: str | None) -> None:
-        if outcome == d.FAILED:
+        from hhbatch.download import FAILED
+
+        if outcome == FAILED:
             self.bar.write(
                 _("row {row}: {error}").format(row=job.sheet_row, error=error), file=sys.stderr
             )
@@ -91,6 +98,9 @@ class TqdmDownload:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hhbatch import download as d
+    from hhbatch.workflow import RunOptions, prepare
+
     options = RunOptions(
         manifest=args.manifest,
         out=args.out,
@@ -139,6 +149,8 @@ def download_document(report: d.DownloadReport, exit_code: int) -> dict[str, Any
 
 
 def summary_lines(report: d.DownloadReport) -> list[str]:
+    from hhbatch import download as d
+
     counts = report.counts
     lines = [
         _(

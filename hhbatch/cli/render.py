@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hhbatch import caps
 from hhbatch import plan as p
@@ -26,7 +26,9 @@ from hhbatch.reconciler import (
     SHEET_NOT_SUBMITTED,
     SHEET_UNKNOWN,
 )
-from hhbatch.workflow import RunReport
+
+if TYPE_CHECKING:  # the run's machinery loads with the run, not with `hhbatch validate`
+    from hhbatch.workflow import RunReport
 
 ROWS_SHOWN = 8  # sheet rows listed by number before "(+N more)"
 STATUS_INTERVAL_ENV = "HHBATCH_STATUS_INTERVAL"

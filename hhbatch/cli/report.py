@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import webbrowser
 from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
-from hhbatch.cli.run import add_encoding_option
+from hhbatch.cli.options import add_encoding_option
 from hhbatch.i18n import _
-from hhbatch.report import write_report
-from hhbatch.workflow import RunOptions, prepare
 
 DESCRIPTION = """\
 Write <name>.report.html beside MANIFEST: one card per row with its prompt, settings, status,
@@ -62,6 +59,9 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hhbatch.report import write_report
+    from hhbatch.workflow import RunOptions, prepare
+
     options = RunOptions(
         manifest=args.manifest, sheet=args.sheet, config_path=args.config, encoding=args.encoding
     )
@@ -84,5 +84,7 @@ def handle(args: argparse.Namespace) -> int:
             }
         )
     if args.open:
+        import webbrowser
+
         webbrowser.open(path.resolve().as_uri())
     return exitcodes.OK

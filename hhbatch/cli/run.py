@@ -10,11 +10,17 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hhbatch.adoption import adopted_lines
 from hhbatch.cli import exitcodes, failures
 from hhbatch.cli.jsonout import emit, error_document
+from hhbatch.cli.options import (
+    add_cap_options,
+    add_common_options,
+    positive_float,
+    positive_int,
+)
 from hhbatch.cli.render import (
     ROWS_PATTERN,
     NextContext,
@@ -30,15 +36,13 @@ from hhbatch.cli.render import (
     summary_lines,
     write_error_line,
 )
-from hhbatch.download import (
-    BackgroundDownloads,
-    DownloadOnReady,
-    finish_background,
-)
 from hhbatch.errors import UsageError
 from hhbatch.i18n import _
 from hhbatch.reconciler import SETTLED_STATUSES
-from hhbatch.workflow import Batch, RunOptions, is_sandbox_results, prepare
+
+if TYPE_CHECKING:  # the run's machinery (httpx, openpyxl …) loads when a run starts
+    from hhbatch.download import BackgroundDownloads
+    from hhbatch.workflow import Batch
 
 DESCRIPTION = """\
 Create one video per row of MANIFEST (.xlsx/.xlsm/.ods/.xls/.csv/.tsv/.txt) and write status
@@ -103,7 +107,7 @@ def register(subparsers: Any) -> None:
         help=_("rehearse on a local fake server (no credits)"),
     )
     parser.add_argument(
-        "--limit", type=_positive_int, metavar="N", help=_("submit only the first N rows this run")
+        "--limit", type=positive_int, metavar="N", help=_("submit only the first N rows this run")
     )
     add_cap_options(parser)
     parser.add_argument(
@@ -122,10 +126,10 @@ def register(subparsers: Any) -> None:
         "--json", action="store_true", help=_("print the outcome as JSON on stdout")
     )
     add_common_options(parser)
-    parser.add_argument("--rate", type=_positive_float, metavar="REQ_PER_S")
-    parser.add_argument("--concurrency", type=_positive_int, metavar="N")
-    parser.add_argument("--poll-interval", type=_positive_float, metavar="SECONDS")
-    parser.add_argument("--wait-timeout", type=_positive_float, metavar="SECONDS")
+    parser.add_argument("--rate", type=positive_float, metavar="REQ_PER_S")
+    parser.add_argument("--concurrency", type=positive_int, metavar="N")
+    parser.add_argument("--poll-interval", type=positive_float, metavar="SECONDS")
+    parser.add_argument("--wait-timeout", type=positive_float, metavar="SECONDS")
     parser.add_argument("--resubmit-edited", action="store_true")
     parser.add_argument("--again", action="store_true")
     parser.add_argument("--download", action="store_true")
@@ -180,97 +184,16 @@ def _rows_arg(text: str) -> frozenset[int] | str:
     return frozenset(rows)
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--out", type=Path, metavar="PATH", help=_("results sheet (default <name>.results.xlsx)")
-    )
-    parser.add_argument("--sheet", metavar="NAME", help=_("sheet to read (default: first visible)"))
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help=_("settings file (default hhbatch.yaml beside it)"),
-    )
-    add_encoding_option(parser)
-
-
-def add_encoding_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--encoding",
-        type=encoding_name,
-        metavar="NAME",
-        help=_(
-            "text encoding of a CSV/TXT manifest when detection cannot tell "
-            "(e.g. cp1252, gbk, big5, shift_jis, utf-8; or 'encoding:' in hhbatch.yaml)"
-        ),
-    )
-
-
-def encoding_name(text: str) -> str:
-    """An encoding Python can decode text with; anything else is a usage error (exit 2)."""
-    from hhbatch.loader.encoding import check_encoding_name
-
-    try:
-        return check_encoding_name(text)
-    except LookupError:
-        raise argparse.ArgumentTypeError(
-            _(
-                "{name} is not a text encoding; use e.g. cp1252, gbk, big5, shift_jis or utf-8"
-            ).format(name=repr(text))
-        ) from None
-
-
-def add_cap_options(parser: argparse.ArgumentParser) -> None:
-    """Spend caps for one run (also max_videos / max_seconds / max_credits in hhbatch.yaml)."""
-    parser.add_argument(
-        "--max-videos",
-        type=_positive_int,
-        metavar="N",
-        help=_("create at most N videos this run; the rest wait for the next run"),
-    )
-    parser.add_argument(
-        "--max-seconds",
-        type=_positive_int,
-        metavar="S",
-        help=_("create at most S seconds of video (total durationSec) this run"),
-    )
-    parser.add_argument(
-        "--max-credits",
-        type=_positive_float,
-        metavar="C",
-        help=_("spend at most C credits this run (needs credits_per_second in hhbatch.yaml)"),
-    )
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("{text} is not a number").format(text=repr(text))
-        ) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(_("{text} must be more than 0").format(text=text))
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("{text} is not a whole number").format(text=repr(text))
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(_("{text} must be 1 or more").format(text=text))
-    return value
-
-
 def say(text: str = "") -> None:
     print(text, file=sys.stderr, flush=True)
 
 
 def handle(args: argparse.Namespace) -> int:
+    # The run's machinery (httpx, openpyxl …) loads only now that a run starts, so that
+    # `hhbatch --help` and the start of every other command do not pay for it.
+    from hhbatch.download import DownloadOnReady
+    from hhbatch.workflow import RunOptions, is_sandbox_results, prepare
+
     manifest = Path(args.manifest)
     if is_sandbox_results(manifest) and not args.sandbox:
         raise UsageError(
@@ -373,12 +296,15 @@ def _warn_rows_not_unknown(batch: Batch, rows: frozenset[int] | None) -> None:
 
 
 def _start_downloads(batch: Batch) -> BackgroundDownloads:
+    from hhbatch.download import BackgroundDownloads
+
     return BackgroundDownloads(batch)
 
 
 def _finish_downloads(batch: Batch, downloads: BackgroundDownloads) -> None:
     from hhbatch.cli.download import TqdmDownload
     from hhbatch.cli.download import summary_lines as download_lines
+    from hhbatch.download import finish_background
 
     bar = TqdmDownload(0)
     try:

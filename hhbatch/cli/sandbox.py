@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import threading
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 from hhbatch import spec
 from hhbatch.cli import exitcodes
 from hhbatch.i18n import _
-from hhbatch.sandbox import Sandbox, SandboxConfig
 
 DESCRIPTION = """\
 Run a local fake HappyHorse API on this computer (127.0.0.1 only) that follows every documented
@@ -65,6 +63,8 @@ def export_lines(base_url: str, api_key: str) -> list[str]:
 
 def handle(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until Ctrl-C (or until ``stop`` is set, which tests use)."""
+    from hhbatch.sandbox import Sandbox, SandboxConfig
+
     config = SandboxConfig.from_yaml(args.config) if args.config else SandboxConfig(**DEMO_TIMINGS)
     overrides: dict[str, Any] = {}
     if args.port is not None:
@@ -74,6 +74,8 @@ def handle(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     if overrides:
         config = config.with_overrides(**overrides)
     if args.verbose:
+        import logging
+
         logging.basicConfig(format="%(asctime)s %(message)s")
         logging.getLogger("hhbatch.sandbox").setLevel(logging.DEBUG)
     stop = stop or threading.Event()

@@ -9,10 +9,10 @@ from typing import Any
 
 from hhbatch.cli import exitcodes
 from hhbatch.cli.jsonout import emit, error_document
+from hhbatch.cli.options import add_common_options
 from hhbatch.cli.render import TqdmProgress, run_document, summary_lines, write_error_line
-from hhbatch.cli.run import add_common_options, next_context
+from hhbatch.cli.run import next_context
 from hhbatch.i18n import _
-from hhbatch.workflow import RunOptions, prepare
 
 DESCRIPTION = """\
 Check every video of MANIFEST that is still generating (one request each), and update the
@@ -45,6 +45,8 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hhbatch.workflow import RunOptions, prepare
+
     options = RunOptions(
         manifest=args.manifest,
         out=args.out,

@@ -11,18 +11,17 @@ import re
 import textwrap
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hhbatch import spec
 from hhbatch.cli import exitcodes
 from hhbatch.cli.jsonout import emit
+from hhbatch.cli.options import add_encoding_option
 from hhbatch.cli.render import source_lines
-from hhbatch.cli.run import add_encoding_option
 from hhbatch.columns import VALIDATION_COLUMN, header_for
 from hhbatch.config import CONFIG_FILENAME, load_config
 from hhbatch.errors import UsageError
 from hhbatch.i18n import _, current_language
-from hhbatch.loader import Manifest, Summary, load_manifest, summarize
 from hhbatch.loader.filetypes import extensions_for, human_size
 from hhbatch.loader.headers import (
     KEY_TO_FILE_COLUMN,
@@ -30,6 +29,9 @@ from hhbatch.loader.headers import (
     chinese_header,
     english_header,
 )
+
+if TYPE_CHECKING:
+    from hhbatch.loader import Manifest, Summary
 
 _HELP_WIDTH = 96
 
@@ -184,6 +186,8 @@ def register(subparsers: Any) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
+    from hhbatch.loader import load_manifest, summarize  # the readers: not for --help
+
     config = load_config(args.config, args.manifest)
     if args.out is not None and args.out.resolve() == args.manifest.resolve():
         raise UsageError(_("--out must name a new file; hhbatch never overwrites your manifest."))

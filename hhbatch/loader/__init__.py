@@ -2,13 +2,41 @@
 
 Public surface: :func:`load_manifest`, :func:`summarize` and the data classes. Everything else in
 this package is an implementation detail that may move.
+
+The names load on first use (PEP 562), so ``hhbatch --help`` can read the column names in
+``hhbatch.loader.headers`` without importing the readers (calamine) behind ``load_manifest``.
 """
 
 from __future__ import annotations
 
-from hhbatch.loader.load import load_manifest
-from hhbatch.loader.model import ERROR, WARNING, Column, FileRef, Manifest, ManifestRow, Problem
-from hhbatch.loader.summary import Summary, summarize
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hhbatch.loader.load import load_manifest
+    from hhbatch.loader.model import (
+        ERROR,
+        WARNING,
+        Column,
+        FileRef,
+        Manifest,
+        ManifestRow,
+        Problem,
+    )
+    from hhbatch.loader.summary import Summary, summarize
+
+_EXPORTS = {
+    "load_manifest": "hhbatch.loader.load",
+    "ERROR": "hhbatch.loader.model",
+    "WARNING": "hhbatch.loader.model",
+    "Column": "hhbatch.loader.model",
+    "FileRef": "hhbatch.loader.model",
+    "Manifest": "hhbatch.loader.model",
+    "ManifestRow": "hhbatch.loader.model",
+    "Problem": "hhbatch.loader.model",
+    "Summary": "hhbatch.loader.summary",
+    "summarize": "hhbatch.loader.summary",
+}
 
 __all__ = [
     "ERROR",
@@ -22,3 +50,16 @@ __all__ = [
     "load_manifest",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

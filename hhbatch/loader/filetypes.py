@@ -8,7 +8,6 @@ message on the right cell instead.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -147,6 +146,8 @@ def sha256_of(path: Path) -> str:
     cached = _HASH_CACHE.get(key)
     if cached is not None:
         return cached
+    import hashlib  # here: `hhbatch --help` reads this module's names, never a digest
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):

@@ -8,15 +8,29 @@
 * CSV: the user's cells as text, our columns appended, UTF-8 with BOM, same delimiter.
 * Everything from the server is data, never a formula (CSV: ``'``-prefixed, see ``cells``).
 * Each write replaces the file atomically; a locked file gets a sibling ``name (2).xlsx``.
+
+The names below load on first use (PEP 562): ``hhbatch.output.cells`` is needed by the loader,
+and importing it must not drag openpyxl (and numpy behind it) into ``hhbatch validate`` or
+``hhbatch --help``, which never write a workbook.
 """
 
-from hhbatch.output.cells import (
-    STATUS_FILLS,
-    CellNote,
-    OutputCell,
-    fill_for_status,
-)
-from hhbatch.output.writer import SheetSource, SheetWriter
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hhbatch.output.cells import STATUS_FILLS, CellNote, OutputCell, fill_for_status
+    from hhbatch.output.writer import SheetSource, SheetWriter
+
+_EXPORTS = {
+    "STATUS_FILLS": "hhbatch.output.cells",
+    "CellNote": "hhbatch.output.cells",
+    "OutputCell": "hhbatch.output.cells",
+    "fill_for_status": "hhbatch.output.cells",
+    "SheetSource": "hhbatch.output.writer",
+    "SheetWriter": "hhbatch.output.writer",
+}
 
 __all__ = [
     "STATUS_FILLS",
@@ -26,3 +40,16 @@ __all__ = [
     "SheetWriter",
     "fill_for_status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
