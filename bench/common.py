@@ -282,3 +282,23 @@ def sandbox_settings(**overrides: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {"seed": 1}
     settings.update(overrides)
     return settings
+
+
+def load_average() -> str:
+    """The machine's load (``/proc/loadavg``'s 1, 5 and 15 minute figures) where there is one."""
+    if not hasattr(os, "getloadavg"):
+        return "n/a"
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def dependency_versions() -> str:
+    """The versions a figure was taken with: the same code measures differently on other ones."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"Python {platform.python_version()}"]
+    for name in ("pandas", "python-calamine", "openpyxl", "httpx", "numpy"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} (not installed)")
+    return ", ".join(parts)
