@@ -116,16 +116,10 @@ def translate_data(message: str) -> str:
     """The translation of a sentence that lives as data (e.g. a reason in :mod:`hhbatch.spec`).
 
     Why not ``_()``: the catalog check extracts literal ``_("...")`` calls only; the sentences
-    passed here are listed in ``DATA_MESSAGES`` so the test still demands their translation.
+    passed here come from :mod:`hhbatch.spec` (refused content types, forbidden fields), and
+    ``tests/test_i18n_messages.py`` demands a translation for each of them.
     """
     return _translations.gettext(message)
-
-
-def data_messages() -> list[str]:
-    """Every sentence :func:`translate_data` may be given (checked for a translation by tests)."""
-    from hhbatch import spec
-
-    return sorted({*spec.REFUSED_CONTENT_TYPES.values(), *spec.FORBIDDEN_FIELDS.values()})
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
