@@ -269,33 +269,34 @@ def check_field(name: str, value: Any) -> str | None:
     spec = CREATE_FIELDS[name]
     if value is None:
         return f"{name} is required" if spec.required else None
-    allowed = spec.allowed()
+    # Each verdict below builds its sentence only when it refuses: the loader asks this of
+    # every distinct cell of a sheet, nearly all of them acceptable.
     if spec.type in ("string", "key"):
         if not isinstance(value, str):
-            return f"{name} must be {allowed}"
+            return f"{name} must be {spec.allowed()}"
         length = len(value)  # Unicode code points, not bytes
         if spec.minimum is not None and length < spec.minimum:
-            return f"{name} must be {allowed}, got {length}"
+            return f"{name} must be {spec.allowed()}, got {length}"
         if spec.maximum is not None and length > spec.maximum:
-            return f"{name} must be {allowed}, got {length}"
+            return f"{name} must be {spec.allowed()}, got {length}"
         if spec.type == "key" and not value.strip():
-            return f"{name} must be {allowed}"
+            return f"{name} must be {spec.allowed()}"
         return None
     if spec.type == "enum":
         if not isinstance(value, str) or value not in spec.choices:
-            return f"{name} must be {allowed}"
+            return f"{name} must be {spec.allowed()}"
         return None
     # numbers: bool is an int in Python but not a number in JSON
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{name} must be {allowed}"
+        return f"{name} must be {spec.allowed()}"
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{name} must be {allowed}"
+        return f"{name} must be {spec.allowed()}"
     if spec.type == "integer" and not float(value).is_integer():
-        return f"{name} must be {allowed}"
+        return f"{name} must be {spec.allowed()}"
     if spec.minimum is not None and value < spec.minimum:
-        return f"{name} must be {allowed}"
+        return f"{name} must be {spec.allowed()}"
     if spec.maximum is not None and value > spec.maximum:
-        return f"{name} must be {allowed}"
+        return f"{name} must be {spec.allowed()}"
     return None
 
 

@@ -214,7 +214,7 @@ def test_sha256_is_computed_once_per_file(folder: Path, monkeypatch: pytest.Monk
         calls.append(Path())
         return real(*args)
 
-    monkeypatch.setattr(filetypes.hashlib, "sha256", counting)
+    monkeypatch.setattr(hashlib, "sha256", counting)
     manifest = manifest_with(
         folder, "Source image", "assets/tiny.png", "./assets/tiny.png", "assets/../assets/tiny.png"
     )

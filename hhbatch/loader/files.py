@@ -53,17 +53,18 @@ class FileChecker:
     def __init__(self, base_dir: Path, megabyte: int = spec.MEGABYTE) -> None:
         self.base_dir = base_dir
         self.megabyte = megabyte
-        self._cache: dict[tuple[str, str, Path], FileVerdict] = {}
+        # folder → (column, text) → verdict; the manifest's folder's at hand (nearly every call).
+        self._own: dict[tuple[str, str], FileVerdict] = {}
+        self._cache: dict[Path, dict[tuple[str, str], FileVerdict]] = {base_dir: self._own}
         self._local_dirs: dict[Path, bool] = {}
 
     def check(self, column: str, text: str, base_dir: Path | None = None) -> FileVerdict:
         """``column`` is a file column (``sourceImage`` …); ``text`` the cleaned cell text."""
         folder = base_dir or self.base_dir
-        cache_key = (column, text, folder)
-        verdict = self._cache.get(cache_key)
+        cache = self._own if base_dir is None else self._cache.setdefault(base_dir, {})
+        verdict = cache.get((column, text))
         if verdict is None:
-            verdict = self._check(column, text, folder)
-            self._cache[cache_key] = verdict
+            verdict = cache[(column, text)] = self._check(column, text, folder)
         return verdict
 
     def _check(self, column: str, text: str, folder: Path) -> FileVerdict:

@@ -7,6 +7,10 @@ problems in one pass, not one per run. Only a file that cannot be used at all ra
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,9 @@ from hhbatch.i18n import _, translate_data
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import HeaderMatcher, english_header, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
-from hhbatch.loader.normalize import cell_text, is_blank, normalize_field
+from hhbatch.loader.normalize import blank_values, cell_text, is_blank, normalize_field
 from hhbatch.loader.readers import RawSheet, read_sheet
-from hhbatch.loader.validate import Defaults, RowValidator, column_letter, field_message
+from hhbatch.loader.validate import Defaults, SheetValidator, column_letter, field_message
 
 # How many non-empty rows may sit above the header (titles, notes) before we give up.
 _HEADER_SEARCH_ROWS = 10
@@ -40,8 +44,35 @@ def load_manifest(
     CSV/TXT file's text encoding. ``base_dir``: the folder file paths are relative to (default:
     the manifest's); a results sheet written elsewhere (``--out``) is read against its manifest's.
     """
-    path = Path(path)
-    config = config or Config()
+    with _collector_paused():
+        return _load(Path(path), sheet, config or Config(), encoding, base_dir)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a sheet is read and judged.
+
+    Why: reading 100,000 rows makes millions of objects that all stay alive (cells, rows,
+    requests), and each time allocations pass a threshold the collector walks every one of
+    them again, in vain: 40 % of the loader's time. Afterwards they go straight to the oldest
+    generation (``freeze`` + ``unfreeze`` moves them without a walk), where the next full
+    collection finds the few cycles made meanwhile (a caught exception's traceback); a young
+    generation holding them all would be walked once more per generation for nothing.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _load(
+    path: Path, sheet: str | None, config: Config, encoding: str | None, base_dir: Path | None
+) -> Manifest:
     raw = read_sheet(
         path,
         sheet if sheet is not None else config.sheet,
@@ -54,7 +85,7 @@ def load_manifest(
     manifest_dir = Path(base_dir).resolve() if base_dir is not None else path.resolve().parent
     checker = FileChecker(manifest_dir, config.megabyte)
     defaults = _defaults(config, matcher, checker, manifest_dir, raw.sheet_name, problems)
-    validator = RowValidator(raw.sheet_name, columns, checker, defaults)
+    validator = SheetValidator(raw.sheet_name, columns, checker, defaults)
     rows, warnings = _validate_rows(raw, header_index, columns, validator)
     problems.extend(warnings)
     if not rows:
@@ -95,21 +126,39 @@ def _uncached_formulas_error(path: Path, raw: RawSheet) -> ManifestError:
 
 
 def _validate_rows(
-    raw: RawSheet, header_index: int, columns: list[Column], validator: RowValidator
+    raw: RawSheet, header_index: int, columns: list[Column], validator: SheetValidator
 ) -> tuple[list[ManifestRow], list[Problem]]:
-    """Every non-empty row below the header, validated; plus warnings about unnamed columns."""
-    rows = []
+    """Every non-empty row below the header, validated; plus warnings about unnamed columns.
+
+    The grid is turned into columns first (``zip`` at C speed): the blank rows, the unnamed
+    columns and every verdict are then decided per column (see :class:`SheetValidator`).
+    """
+    data = raw.rows[header_index + 1 :]
+    if not data:
+        return [], []
     width = len(columns)
-    unnamed = {c.index - 1 for c in columns if not c.header}
-    unnamed_seen: dict[int, int] = {}  # 0-based column → first sheet row holding a value there
-    for sheet_row, cells in enumerate(raw.rows[header_index + 1 :], start=header_index + 2):
-        if len(cells) > width or unnamed:
-            _note_unnamed(cells, width, unnamed, unnamed_seen, sheet_row)
-        if all(is_blank(c) for c in cells[:width]):
-            continue
-        rows.append(validator.validate(sheet_row, cells))
+    # grid[j] = sheet column j + 1 (calamine's rows are all as wide; a CSV's short rows are
+    # padded with None)
+    widths = set(map(len, data))
+    grid = list(zip(*data, strict=True) if len(widths) == 1 else zip_longest(*data))
+    # A row is skipped when every cell under a header is blank (cells beyond are only warned
+    # of); the first column without a blank cell settles it for every row.
+    skipped: set[int] | None = None
+    for index in range(min(width, len(grid))):
+        blank = _blank_cells(grid[index])
+        skipped = set(blank) if skipped is None else skipped.intersection(blank)
+        if not skipped:
+            break
+    if skipped is None:
+        skipped = set(range(len(data)))  # no column under the headers at all
+    first_row = header_index + 2
+    unnamed = [c.index - 1 for c in columns if not c.header] + list(range(width, len(grid)))
     warnings = []
-    for index, sheet_row in sorted(unnamed_seen.items()):
+    for index in sorted(unnamed):
+        where = _first_filled(grid[index]) if index < len(grid) else None
+        if where is None:
+            continue
+        sheet_row = first_row + where
         letter = column_letter(index + 1)
         cell = f"{letter}{sheet_row}"
         warnings.append(
@@ -127,19 +176,29 @@ def _validate_rows(
                 ).format(sheet=raw.sheet_name, cell=cell, letter=letter, row=header_index + 1),
             )
         )
+    if skipped:
+        kept = [i for i in range(len(data)) if i not in skipped]
+        grid = [[cells[i] for i in kept] for cells in grid[:width]]
+        sheet_rows: Sequence[int] = [first_row + i for i in kept]
+    else:
+        grid = grid[:width]
+        sheet_rows = range(first_row, first_row + len(data))
+    rows = validator.validate(sheet_rows, grid)
     return rows, warnings
 
 
-def _note_unnamed(
-    cells: list[Any], width: int, unnamed: set[int], seen: dict[int, int], sheet_row: int
-) -> None:
-    """Remember where a column without a header first holds a value (warned about once)."""
-    for index in unnamed:
-        if index not in seen and index < len(cells) and not is_blank(cells[index]):
-            seen[index] = sheet_row
-    for index in range(width, len(cells)):
-        if index not in seen and not is_blank(cells[index]):
-            seen[index] = sheet_row
+def _blank_cells(cells: tuple[Any, ...]) -> list[int]:
+    """Positions of the blank cells of one column (each distinct cell judged once)."""
+    blank = blank_values(set(cells))
+    if not blank:
+        return []
+    return [i for i, v in enumerate(cells) if v in blank]
+
+
+def _first_filled(cells: tuple[Any, ...]) -> int | None:
+    """The first position of a non-blank cell, or None."""
+    blank = blank_values(set(cells))
+    return next((i for i, v in enumerate(cells) if v not in blank), None)
 
 
 def _find_header(

@@ -94,7 +94,7 @@ class ManifestRow:
 
     @property
     def valid(self) -> bool:
-        return not any(p.is_error for p in self.problems)
+        return not self.problems or not any(p.is_error for p in self.problems)
 
     @property
     def errors(self) -> list[Problem]:
@@ -134,7 +134,8 @@ class Manifest:
         """Manifest-level problems first, then every row's, in sheet order."""
         out = list(self.problems)
         for row in self.rows:
-            out.extend(row.problems)
+            if row.problems:
+                out.extend(row.problems)
         return out
 
     def column_for_field(self, name: str) -> Column | None:

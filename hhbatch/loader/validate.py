@@ -1,4 +1,4 @@
-"""Cells → request fields, files and problems, one row at a time.
+"""Cells → request fields, files and problems, one column at a time.
 
 Why the verdict is delegated to :mod:`hhbatch.spec`: the sandbox server judges bodies with
 ``spec.check_create_body`` and this module judges cells with ``spec.check_field`` on the
@@ -9,7 +9,10 @@ This module only decides *what the user meant* and *how to say what is wrong*.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,6 @@ from hhbatch.loader.normalize import (
     normalize_field,
 )
 from hhbatch.output.cells import FORMULA_TRIGGERS, utc_text
-
-_VERDICT_CACHE_SIZE = 50_000
 
 
 def column_letter(index: int) -> str:
@@ -77,9 +78,58 @@ class Defaults:
     invalid: dict[str, str] = field(default_factory=dict)
 
 
+# Cell classes that compare (and hash) equal across classes: 1 == 1.0 == True, but a cell
+# holding TRUE is not one holding 1.
+_NUMERIC_CLASSES = frozenset((bool, int, float))
+_BAD_DEFAULT = object()  # verdict: blank cell whose hhbatch.yaml default is unusable
+_BLANK = (False, None, None)  # file verdict of an empty cell: (given, ref, error)
+# Fields whose cells hardly ever repeat: judged cell by cell, without a table of distinct ones.
+_UNIQUE_FIELDS = frozenset(("prompt",))
+
+
+def _keys(values: Sequence[Any], distinct: Iterable[Any]) -> Sequence[Any]:
+    """Dictionary keys that tell a column's cells apart as the verdict needs.
+
+    The cells themselves, unless the column mixes bool, int and float (then ``(class, cell)``):
+    a column that does not mix them (nearly all) pays for no tuple per cell. ``distinct`` (the
+    column's distinct cells) spares the scan of a column that holds no number at all.
+    """
+    if not any(v.__class__ in _NUMERIC_CLASSES for v in distinct):
+        return values
+    if len(_NUMERIC_CLASSES.intersection(map(type, values))) > 1:
+        return list(zip(map(type, values), values, strict=True))
+    return values
+
+
+def _judged(
+    values: Sequence[Any], judge: Callable[[Any], Any]
+) -> tuple[dict[Any, Any], Sequence[Any]]:
+    """Each cell's verdict, ``judge`` asked once per distinct cell: (verdict by key, keys)."""
+    table = dict.fromkeys(values)
+    keys = _keys(values, table)
+    if keys is not values:  # mixed numbers: tell 1, 1.0 and TRUE apart
+        table = dict.fromkeys(keys)
+        for key in table:
+            table[key] = judge(key[1])
+    else:
+        for key in table:
+            table[key] = judge(key)
+    return table, keys
+
+
 @dataclass
-class RowValidator:
-    """Validates every data row of one sheet against the columns found in its header."""
+class SheetValidator:
+    """Validates every data row of one sheet against the columns found in its header.
+
+    Why column by column: a sheet repeats itself down each column ("16:9", "720p", the same
+    logo), so each column's *distinct* cells are judged once and the verdicts spread back over
+    the rows by dictionary lookups at C speed; only cells with a problem cost per-row Python.
+    The messages, cell references and their order within a row are those of a row-by-row
+    check: every problem of the row's field cells left to right, then problems with hhbatch.yaml
+    defaults, then missing required columns, then file cells left to right, then exclusive files.
+    (Not pandas: the cells are mixed Python objects, an object-dtype frame would judge them one
+    by one all the same, and importing pandas alone costs a third of the time budget.)
+    """
 
     sheet: str
     columns: list[Column]
@@ -100,7 +150,6 @@ class RowValidator:
         self._output_columns = [(c.index - 1, c) for c in self.columns if c.output is not None]
         self._skip_index = next((c.index - 1 for c in self.columns if c.skip), None)
         present = {c.field for c in self.columns if c.field}
-        self._verdicts: dict[tuple[str, type, Any], tuple[Any, str | None]] = {}
         self._default_only_invalid = [n for n in self.defaults.invalid if n not in present]
         self._missing_required = [
             name
@@ -109,6 +158,13 @@ class RowValidator:
             and name not in present
             and name not in self.defaults.request
             and name not in self.defaults.invalid
+        ]
+        given = {spec.FILE_COLUMNS[c.field] for _, c in self._file_columns if c.field}
+        given.update(self.defaults.files)
+        given.update(spec.FILE_COLUMNS[n] for n in self.defaults.invalid if n in spec.FILE_COLUMNS)
+        # Only a pair that some row could fill both of needs checking row by row.
+        self._exclusive_pairs = [
+            pair for pair in spec.MUTUALLY_EXCLUSIVE if all(k in given for k in pair)
         ]
 
     def _problem(self, row: int, column: Column | None, name: str, raw: Any, text: str) -> Problem:
@@ -129,19 +185,18 @@ class RowValidator:
             ),
         )
 
-    def _judge(self, name: str, raw: Any) -> tuple[Any, str | None]:
-        """Normalised value and verdict, memoised: a 100,000-row sheet repeats "16:9" a lot."""
-        if name == "prompt":
-            value = normalize_field(name, raw)
-            return value, field_message(name, raw, value)
-        key = (name, raw.__class__, raw)  # the class too: 1, 1.0 and True hash alike
-        hit = self._verdicts.get(key)
-        if hit is None:
-            value = normalize_field(name, raw)
-            hit = (value, field_message(name, raw, value))
-            if len(self._verdicts) < _VERDICT_CACHE_SIZE:
-                self._verdicts[key] = hit
-        return hit
+    def _verdict(self, name: str, raw: Any) -> tuple[Any, Any]:
+        """(value for the request, or None when there is none or it is wrong; the message, or
+        None, or _BAD_DEFAULT) for one cell."""
+        if is_blank(raw):
+            if name in self.defaults.request:
+                return self.defaults.request[name], None
+            if name in self.defaults.invalid:
+                return None, _BAD_DEFAULT
+            return None, field_message(name, raw, None)
+        value = normalize_field(name, raw)
+        message = field_message(name, raw, value)
+        return (None if message else value), message
 
     def _bad_default(self, row: int, column: Column | None, name: str) -> Problem:
         reason = self.defaults.invalid[name]
@@ -153,33 +208,114 @@ class RowValidator:
             text = _("the hhbatch.yaml default for {field} is unusable: {reason}")
         return self._problem(row, column, name, None, text.format(field=name, reason=reason))
 
-    def validate(self, sheet_row: int, cells: list[Any]) -> ManifestRow:
-        width = len(cells)
-        request: dict[str, Any] = {}
-        problems: list[Problem] = []
+    def validate(
+        self, sheet_rows: Sequence[int], cells_by_column: Sequence[Sequence[Any]]
+    ) -> list[ManifestRow]:
+        """``cells_by_column[j]`` holds sheet column j+1 of every row in ``sheet_rows``."""
+        count = len(sheet_rows)
+        empty: Sequence[Any] = (None,) * count
+
+        def cells(index: int) -> Sequence[Any]:
+            return cells_by_column[index] if index < len(cells_by_column) else empty
+
+        field_problems: dict[int, list[Problem]] = {}
+        names: list[str] = []
+        value_columns: list[list[Any]] = []
         for index, column in self._request_columns:
             name = column.field or ""
-            raw = cells[index] if index < width else None
-            if is_blank(raw):
-                if name in self.defaults.request:
-                    request[name] = self.defaults.request[name]
+            values = cells(index)
+            judge = partial(self._verdict, name)
+            names.append(name)
+            if name in _UNIQUE_FIELDS:
+                verdicts = self._text_verdicts(name, values)
+                value_columns.append([verdict[0] for verdict in verdicts])
+                bad = [(i, v[1]) for i, v in enumerate(verdicts) if v[1] is not None]
+            else:  # the common case: every lookup at C speed, Python only for the bad cells
+                table, keys = _judged(values, judge)
+                value_of = {key: verdict[0] for key, verdict in table.items()}
+                value_columns.append(list(map(value_of.__getitem__, keys)))
+                wrong = {key: verdict[1] for key, verdict in table.items() if verdict[1]}
+                bad = (
+                    [(i, wrong[key]) for i, key in enumerate(keys) if key in wrong] if wrong else []
+                )
+            for i, message in bad:
+                if message is _BAD_DEFAULT:
+                    problem = self._bad_default(sheet_rows[i], column, name)
+                else:
+                    problem = self._problem(sheet_rows[i], column, name, values[i], message)
+                field_problems.setdefault(i, []).append(problem)
+
+        requests = self._requests(names, value_columns, count)
+        files, file_problems = self._files(sheet_rows, cells)
+        previous = self._previous(cells, count)
+        skips = self._skips(cells, count)
+        rows = []
+        every_row = bool(self._default_only_invalid or self._missing_required)
+        if not (field_problems or file_problems or every_row):  # a clean sheet: rows at C speed
+            fresh = [[] for _ in range(count)]
+            return list(map(ManifestRow, sheet_rows, requests, files, previous, fresh, skips))
+        for i, sheet_row in enumerate(sheet_rows):
+            problems = field_problems.get(i, [])
+            if every_row:
+                problems.extend(self._row_problems(sheet_row))
+            if i in file_problems:
+                problems.extend(file_problems[i])
+            skip = skips[i]
+            if skip is not None:
+                problems = []  # never sent, so not checked: an unfinished row may be parked
+            rows.append(ManifestRow(sheet_row, requests[i], files[i], previous[i], problems, skip))
+        return rows
+
+    def _skips(self, cells: Any, count: int) -> list[str | None]:
+        """Each row's Skip / 跳过 marker (the text that keeps it out of every run), or None."""
+        if self._skip_index is None:
+            return [None] * count
+        table, keys = _judged(cells(self._skip_index), _skip_text)
+        return list(map(table.__getitem__, keys))
+
+    def _requests(
+        self, names: list[str], value_columns: list[list[Any]], count: int
+    ) -> list[dict[str, Any]]:
+        """Each row's request: its fields left to right, then defaults of columns it lacks.
+
+        Every row's dict is made from the row's values at C speed (``map``); the few empty or
+        wrong cells (None) are then taken out again, column by column.
+        """
+        if not value_columns:
+            return [dict(self.defaults.request) for _ in range(count)]
+        rows = zip(*value_columns, strict=True)
+        requests: list[dict[str, Any]] = list(map(dict, map(zip, repeat(names), rows)))
+        for name, values in zip(names, value_columns, strict=True):
+            if None in values:
+                for i in [i for i, value in enumerate(values) if value is None]:
+                    del requests[i][name]
+        if self.defaults.request:
+            for request in requests:
+                for name, value in self.defaults.request.items():
+                    request.setdefault(name, value)
+        return requests
+
+    def _text_verdicts(self, name: str, values: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """:meth:`_verdict` of every cell of a text field whose cells hardly repeat (prompts).
+
+        Plain ASCII text, nearly every prompt, is settled here: trimming is all that
+        :func:`normalize_field` does to it (no odd space can be in it) and ``spec.check_field``
+        judges the result. Any other cell, or a refused one, goes the whole way.
+        """
+        check = partial(spec.check_field, name)
+        verdicts = []
+        for raw in values:
+            if raw.__class__ is str and raw.isascii():
+                text = raw.strip()
+                if text and check(text) is None:
+                    verdicts.append((text, None))
                     continue
-                if name in self.defaults.invalid:
-                    problems.append(self._bad_default(sheet_row, column, name))
-                    continue
-                value = None
-            else:
-                value, message = self._judge(name, raw)
-            if value is None:
-                message = field_message(name, raw, None)
-            if message:
-                problems.append(self._problem(sheet_row, column, name, raw, message))
-            elif value is not None:
-                request[name] = value
-        for name, value in self.defaults.request.items():
-            request.setdefault(name, value)
-        for name in self._default_only_invalid:
-            problems.append(self._bad_default(sheet_row, None, name))
+            verdicts.append(self._verdict(name, raw))
+        return verdicts
+
+    def _row_problems(self, sheet_row: int) -> list[Problem]:
+        """Problems every row has: an unusable default or a missing column it needs."""
+        problems = [self._bad_default(sheet_row, None, n) for n in self._default_only_invalid]
         for name in self._missing_required:
             problems.append(
                 self._problem(
@@ -193,81 +329,104 @@ class RowValidator:
                     ).format(field=name, header=repr(_header_in_language(name))),
                 )
             )
-        files, file_cells = self._files(sheet_row, cells, problems)
-        self._exclusive(sheet_row, files, file_cells, problems)
-        previous = {}
-        for index, column in self._output_columns:
-            raw = cells[index] if index < width else None
-            if not is_blank(raw) and column.output is not None:
-                if isinstance(raw, dt.datetime) and column.output.name == "readyAt":
-                    previous["readyAt"] = utc_text(raw)  # written as a local date-time cell
-                    continue
-                previous[column.output.name] = _unquoted(cell_text(raw))
-        if "status" in previous:  # a Chinese sheet says 已完成; planning compares "ready"
-            previous["status"] = status_from_sheet(previous["status"])
-        skip = self._skip(cells)
-        if skip is not None:
-            problems = []  # never sent, so not checked: an unfinished row may be parked
-        return ManifestRow(sheet_row, request, files, previous, problems, skip=skip)
+        return problems
 
-    def _skip(self, cells: list[Any]) -> str | None:
-        index = self._skip_index
-        if index is None or index >= len(cells) or is_blank(cells[index]):
-            return None
-        raw = cells[index]
-        if raw is False:  # a cleared checkbox
-            return None
-        return skip_marker(cell_text(raw))
+    def _file_verdict(self, name: str, raw: Any) -> tuple[bool, FileRef | None, Any]:
+        """(cell given?, ref, error or _BAD_DEFAULT or None) for one file cell."""
+        if is_blank(raw):
+            return (False, None, _BAD_DEFAULT) if name in self.defaults.invalid else _BLANK
+        verdict = self.checker.check(name, cell_text(raw))
+        return True, verdict.ref, verdict.error
 
     def _files(
-        self, sheet_row: int, cells: list[Any], problems: list[Problem]
-    ) -> tuple[dict[str, FileRef], dict[str, tuple[Column, Any]]]:
-        files: dict[str, FileRef] = {}
-        file_cells: dict[str, tuple[Column, Any]] = {}
+        self, sheet_rows: Sequence[int], cells: Any
+    ) -> tuple[list[dict[str, FileRef]], dict[int, list[Problem]]]:
+        count = len(sheet_rows)
+        files: list[dict[str, FileRef]] = [{} for _ in range(count)]
+        problems: dict[int, list[Problem]] = {}
+        if not self._file_columns and not self.defaults.files:
+            return files, problems
+        given: dict[int, set[str]] = {}  # row → key fields whose cell is filled
+        # (only defaults and exclusive pairs need to know: 30,000 sets are not free)
+        track = bool(self.defaults.files or self._exclusive_pairs)
         for index, column in self._file_columns:
             name = column.field or ""
-            raw = cells[index] if index < len(cells) else None
-            if is_blank(raw):
-                if name in self.defaults.invalid:
-                    problems.append(self._bad_default(sheet_row, column, name))
-                continue
-            verdict = self.checker.check(name, cell_text(raw))
             key_field = spec.FILE_COLUMNS[name]
-            file_cells[key_field] = (column, raw)
-            if verdict.error:
-                problems.append(self._problem(sheet_row, column, name, raw, verdict.error))
-            elif verdict.ref is not None:
-                files[key_field] = verdict.ref
-        for key_field, ref in self.defaults.files.items():
-            if key_field not in file_cells:
-                files[key_field] = ref
-        return files, file_cells
+            values = cells(index)
+            table, keys = _judged(values, partial(self._file_verdict, name))
+            notable = {key: verdict for key, verdict in table.items() if verdict is not _BLANK}
+            filled = [i for i, key in enumerate(keys) if key in notable] if notable else []
+            for i in filled:
+                cell_given, ref, error = notable[keys[i]]
+                if cell_given and track:
+                    given.setdefault(i, set()).add(key_field)
+                if error is _BAD_DEFAULT:
+                    problems.setdefault(i, []).append(
+                        self._bad_default(sheet_rows[i], column, name)
+                    )
+                elif error:
+                    problems.setdefault(i, []).append(
+                        self._problem(sheet_rows[i], column, name, values[i], error)
+                    )
+                elif ref is not None:
+                    files[i][key_field] = ref
+        if self.defaults.files:
+            no_cell: set[str] = set()
+            for i, row_files in enumerate(files):
+                row_given = given.get(i, no_cell)
+                for key_field, ref in self.defaults.files.items():
+                    if key_field not in row_given:
+                        row_files[key_field] = ref
+        for first, second in self._exclusive_pairs:
+            for i, row_files in enumerate(files):
+                row_given = given.get(i, set())
+                both = [k for k in (first, second) if k in row_files or k in row_given]
+                if len(both) == 2:
+                    problems.setdefault(i, []).append(
+                        self._exclusive(sheet_rows[i], first, second, row_given, cells, i)
+                    )
+        return files, problems
 
     def _exclusive(
-        self,
-        sheet_row: int,
-        files: dict[str, FileRef],
-        file_cells: dict[str, tuple[Column, Any]],
-        problems: list[Problem],
-    ) -> None:
-        for first, second in spec.MUTUALLY_EXCLUSIVE:
-            given = [k for k in (first, second) if k in files or k in file_cells]
-            if len(given) < 2:
-                continue
-            column, raw = file_cells.get(second) or file_cells.get(first) or (None, None)
-            a, b = KEY_TO_FILE_COLUMN.get(first, first), KEY_TO_FILE_COLUMN.get(second, second)
-            problems.append(
-                self._problem(
-                    sheet_row,
-                    column,
-                    b,
-                    raw,
-                    _(
-                        "{a} and {b} cannot be used together ({first} and {second} are "
-                        "exclusive); keep one of them"
-                    ).format(a=a, b=b, first=first, second=second),
+        self, sheet_row: int, first: str, second: str, given: set[str], cells: Any, i: int
+    ) -> Problem:
+        """Two files the API takes only one of: reported at the second one's cell."""
+        column, raw = None, None
+        for key_field in (second, first):
+            if key_field in given:
+                index, column = next(
+                    (j, c)
+                    for j, c in self._file_columns
+                    if c.field and spec.FILE_COLUMNS[c.field] == key_field
                 )
-            )
+                raw = cells(index)[i]
+                break
+        a, b = KEY_TO_FILE_COLUMN.get(first, first), KEY_TO_FILE_COLUMN.get(second, second)
+        return self._problem(
+            sheet_row,
+            column,
+            b,
+            raw,
+            _(
+                "{a} and {b} cannot be used together ({first} and {second} are "
+                "exclusive); keep one of them"
+            ).format(a=a, b=b, first=first, second=second),
+        )
+
+    def _previous(self, cells: Any, count: int) -> list[dict[str, str]]:
+        """hhbatch's own columns as an earlier run left them (what a rerun resumes from)."""
+        previous: list[dict[str, str]] = [{} for _ in range(count)]
+        for index, column in self._output_columns:
+            if column.output is None:
+                continue
+            name = column.output.name
+            values = cells(index)
+            table, keys = _judged(values, partial(_previous_text, name))
+            texts = {key: text for key, text in table.items() if text is not None}
+            for i, key in enumerate(keys) if texts else ():
+                if key in texts:
+                    previous[i][name] = texts[key]
+        return previous
 
 
 def _header_in_language(name: str) -> str:
@@ -278,6 +437,26 @@ def _header_in_language(name: str) -> str:
 def default_base(config_source: Path | None, manifest_dir: Path) -> Path:
     """Default file paths in hhbatch.yaml are relative to that file's folder."""
     return config_source.resolve().parent if config_source is not None else manifest_dir
+
+
+def _skip_text(raw: Any) -> str | None:
+    """A Skip cell's marker; a cleared checkbox (FALSE) or an empty cell keeps the row in."""
+    if is_blank(raw) or raw is False:
+        return None
+    return skip_marker(cell_text(raw))
+
+
+def _previous_text(name: str, raw: Any) -> str | None:
+    """One of our own cells (result column ``name``) read back: its text as hhbatch wrote it
+    (None when empty)."""
+    if is_blank(raw):
+        return None
+    if isinstance(raw, dt.datetime) and name == "readyAt":
+        return utc_text(raw)  # written as a local date-time cell
+    text = _unquoted(cell_text(raw))
+    if name == "status":  # a Chinese sheet says 已完成; planning compares "ready"
+        return status_from_sheet(text)
+    return text
 
 
 def _unquoted(text: str) -> str:
