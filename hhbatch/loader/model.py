@@ -122,13 +122,15 @@ class Manifest:
     @property
     def valid(self) -> bool:
         """True when nothing stops the whole batch: no manifest-level error and no bad row."""
-        return not any(p.is_error for p in self.problems) and all(r.valid for r in self.rows)
+        return not any(p.is_error for p in self.problems) and all(
+            r.valid for r in self.rows if r.problems
+        )
 
     @property
     def valid_rows(self) -> list[ManifestRow]:
         if any(p.is_error for p in self.problems):
             return []
-        return [r for r in self.rows if r.valid]
+        return [r for r in self.rows if not r.problems or r.valid]
 
     def all_problems(self) -> list[Problem]:
         """Manifest-level problems first, then every row's, in sheet order."""
