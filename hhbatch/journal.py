@@ -1,7 +1,8 @@
 """The durable local journal: the source of truth for what was uploaded and what was created.
 
-Why SQLite (standard library): every state change is one transaction, fsynced before the next
-network call, so a kill -9 at any instant leaves a consistent file. The create protocol is
+Why SQLite (standard library): every state change is one transaction, so a kill -9 at any
+instant leaves a consistent file; what records a create is fsynced before the next network call
+(see DURABLE below for which commits may wait for the next fsync). The create protocol is
 
     record_intent(row)   -- committed BEFORE the request leaves ("submitting")
     POST /api/v1/videos
@@ -43,6 +44,27 @@ HELD = "held"  # not sent (out of credits, connection never made, upload failed)
 
 IN_FLIGHT_STATES = frozenset({SUBMITTED})
 TERMINAL_STATES = frozenset({READY, FAILED})
+
+# How durable each commit is (issue #12.5). In WAL mode ``synchronous=FULL`` fsyncs the WAL at
+# every commit. ``NORMAL`` leaves a commit in the OS's cache until the next FULL commit or
+# checkpoint flushes it: the WAL is one file appended in order, so one fsync makes every earlier
+# frame durable too. A killed process (kill -9, a crash of hhbatch) loses nothing either way, as
+# the OS still holds what was written; a power cut or an OS crash can lose the NORMAL commits made
+# since the last FULL one, never a FULL one, and never leaves the file inconsistent.
+#
+# * FULL (DURABLE) for every commit that records what is known about a create: the intent
+#   before the request leaves, and the id right after the answer. A lost id would be a paid
+#   video nobody can find: the row would come back from its intent as ``unknown`` (true, so
+#   nothing is charged twice) but the video would be lost to the user. The rarer outcomes (not
+#   sent, refused, unknown, held, adopted from the sheet, reset) are FULL too: losing one would
+#   turn a row the next run may safely submit into an ``unknown`` one.
+# * NORMAL (RECOVERABLE) only for what the next run recovers by itself: a job's status (asked
+#   again by its id, which is durable), upload records (the file is uploaded again; an intent
+#   whose request names the key is FULL and so makes the record durable with it), and sheet
+#   positions (recomputed from the sheet by every run). These are most of a batch's commits.
+# tests/test_journal_durability.py checks which level each commit is made at.
+DURABLE = "FULL"
+RECOVERABLE = "NORMAL"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -128,6 +150,7 @@ class Journal:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
+        self._synchronous = DURABLE  # as open() sets it
 
     # --- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -151,7 +174,7 @@ class Journal:
             if exclusive:
                 db.execute("PRAGMA locking_mode=EXCLUSIVE")
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA synchronous={DURABLE}")
             db.executescript(_SCHEMA)
             # A damaged page may not show until a query reads it, mid-run: find out now.
             verdict = db.execute("PRAGMA quick_check").fetchone()
@@ -243,9 +266,13 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _tx(self) -> sqlite3.Connection:
-        """``with self._tx():`` — one durable transaction (the connection's context manager
-        commits, or rolls back on error)."""
+    def _tx(self, durable: bool = True) -> sqlite3.Connection:
+        """``with self._tx():`` — one transaction (committed, or rolled back on error), at the
+        DURABLE level unless ``durable=False`` says the next run recovers it (see above)."""
+        level = DURABLE if durable else RECOVERABLE
+        if level != self._synchronous:
+            self._db.execute(f"PRAGMA synchronous={level}")  # outside a transaction: allowed
+            self._synchronous = level
         return _Transaction(self._db)  # type: ignore[return-value]
 
     # --- uploads -----------------------------------------------------------------------------
@@ -258,7 +285,7 @@ class Journal:
         return UploadRecord(*row) if row else None
 
     def record_upload(self, record: UploadRecord) -> None:
-        with self._tx():
+        with self._tx(durable=False):  # lost: uploaded again; used by a create: made durable
             self._db.execute(
                 "INSERT OR REPLACE INTO uploads"
                 " (sha256, kind, content_type, size, key, public_url, uploaded_at)"
@@ -272,14 +299,6 @@ class Journal:
                     record.public_url,
                     time.time(),
                 ),
-            )
-
-    def forget_upload(self, sha256: str, kind: str, content_type: str) -> None:
-        """The server no longer knows this key (expired): upload again next time."""
-        with self._tx():
-            self._db.execute(
-                "DELETE FROM uploads WHERE sha256 = ? AND kind = ? AND content_type = ?",
-                (sha256, kind, content_type),
             )
 
     # --- jobs --------------------------------------------------------------------------------
@@ -379,7 +398,7 @@ class Journal:
         }
         if state in TERMINAL_STATES:
             fields["finished_at"] = time.time()
-        self._set_many([row_key], **fields)
+        self._set_many([row_key], durable=False, **fields)  # lost: the next run asks again
 
     def adopt(
         self,
@@ -420,7 +439,7 @@ class Journal:
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def update_sheet_rows(self, positions: Iterable[tuple[str, int]]) -> None:
-        with self._tx():
+        with self._tx(durable=False):  # lost: every run recomputes them from the sheet
             self._db.executemany(
                 "UPDATE jobs SET sheet_row = ? WHERE row_key = ?",
                 [(sheet_row, key) for key, sheet_row in positions],
@@ -430,13 +449,13 @@ class Journal:
         """The user said to resubmit these unknown rows (``--resubmit-unknown``)."""
         self._set_many(list(row_keys), state=HELD, error=None, video_id=None)
 
-    def _set_many(self, row_keys: list[str], **fields: Any) -> None:
+    def _set_many(self, row_keys: list[str], *, durable: bool = True, **fields: Any) -> None:
         if not row_keys:
             return
         fields["updated_at"] = time.time()
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = list(fields.values())
-        with self._tx():
+        with self._tx(durable):
             self._db.executemany(
                 f"UPDATE jobs SET {assignments} WHERE row_key = ?",
                 [(*values, key) for key in row_keys],

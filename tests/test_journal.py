@@ -89,8 +89,6 @@ def test_uploads_are_remembered_by_content(path: Path) -> None:
     with j.Journal.open(path, base_url=BASE) as journal:
         assert journal.get_upload("abc", "image", "image/png") == record
         assert journal.get_upload("abc", "image", "image/jpeg") is None
-        journal.forget_upload("abc", "image", "image/png")
-        assert journal.get_upload("abc", "image", "image/png") is None
 
 
 def test_a_second_open_is_refused_while_the_first_holds_the_lock(path: Path) -> None:
