@@ -1,21 +1,16 @@
 """Imports flow one way (issue #12.7): no module of hhbatch imports one that imports it back.
 
-Two checks, because each misses what the other sees:
-
-* every module is imported on its own, first, in a fresh interpreter (pip-tools'
-  ``test_circular_imports`` idea): a circle that breaks only when a given module is imported
-  first fails here;
-* the import graph read from the source, function-level imports included (``TYPE_CHECKING``
-  blocks excluded), has no cycle: a circle hidden in a function body works until the day the
-  other module's top level needs it, and a lazy import keeps start-up fast without licensing one.
+``tests/test_docs.py::test_every_module_imports_on_its_own`` imports each module first in a
+fresh interpreter (pip-tools' ``test_circular_imports``), which finds a circle that breaks at
+import time. This one reads the import graph from the source, function-level imports included
+(``TYPE_CHECKING`` blocks excluded), and finds the circles that import fine: one hidden in a
+function body works until the day the other module's top level needs it, and a lazy import keeps
+start-up fast without licensing a circle.
 """
 
 from __future__ import annotations
 
 import ast
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "hhbatch"
@@ -107,33 +102,3 @@ def test_no_import_cycles_even_inside_functions() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
-
-
-_IMPORT_EACH = """
-import importlib, json, sys, traceback
-failed = {}
-for name in json.loads(sys.argv[1]):
-    for loaded in [m for m in sys.modules if m == "hhbatch" or m.startswith("hhbatch.")]:
-        del sys.modules[loaded]
-    try:
-        importlib.import_module(name)
-    except Exception as err:
-        failed[name] = traceback.format_exception_only(err)
-print(json.dumps(failed))
-"""
-
-
-def test_every_module_imports_on_its_own_in_a_fresh_interpreter() -> None:
-    """One fresh interpreter, in which hhbatch is forgotten before each module is imported:
-    the same as an interpreter per module for circles among hhbatch's own modules (libraries
-    stay loaded, which only saves the seconds of importing them again)."""
-    names = sorted(module_files())
-    assert "hhbatch.cli.run" in names and "hhbatch.spec" in names
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORT_EACH, json.dumps(names)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert json.loads(done.stdout) == {}

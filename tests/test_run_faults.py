@@ -105,17 +105,19 @@ def test_some_lost_creates_among_good_ones(
     assert sb.counters()["duplicate_creates"] == 0
 
 
-def test_connect_failure_before_sending_is_retried_safely(
+def test_a_create_answered_500_is_unknown_and_never_sent_again(
     sandbox_factory, monkeypatch, capsys, tmp_path: Path
 ) -> None:
-    """A server that answered 500 *before* creating: the row is unknown (we cannot tell), and
-    the journal says so durably."""
+    """A server that answered 500 to a create (here before creating, but the client cannot
+    know that): the row is unknown, the create is not retried, and the journal says so."""
     sb = sandbox_factory(error_probability=1.0, fault_routes=("create",))
     cli = _cli(sb, monkeypatch, capsys)
     manifest = write_csv(tmp_path / "e.csv", SIMPLE_HEADER, simple_rows(2))
     result = cli.run(manifest)
     assert result.code == exitcodes.ROWS_NOT_OK, result
     assert sb.counters()["creates"] == 0
+    creates_sent = sb.counters()["requests"]["POST /api/v1/videos"]
+    assert creates_sent == {"500": 2}  # one request per row: a 500 is never retried
     with j.Journal.open(journal_path(manifest), base_url=None) as journal:
         assert {job.state for job in journal.jobs().values()} == {j.UNKNOWN}
 

@@ -91,16 +91,26 @@ def test_uploads_that_keep_failing_leave_rows_not_submitted(
 
 
 @pytest.mark.parametrize("fault", ["error_probability", "drop_probability"])
-def test_storage_faults_on_upload_are_survived_or_reported(
+def test_storage_faults_on_upload_are_retried_and_each_row_created_once(
     sandbox_factory, monkeypatch, capsys, tmp_path: Path, fault: str
 ) -> None:
+    """Three uploads in ten fail (a 500, or a connection dropped): each file is tried again
+    until it lands, in the same run, and every row is created exactly once."""
     sb = sandbox_factory(**{fault: 0.3}, fault_routes=("upload",), seed=11)
     cli = Cli(sb, monkeypatch, capsys)
     folder = copy_samples(tmp_path)
     manifest = folder / "campaign.xlsx"
-    cli.run(manifest)
+    first = cli.run(manifest)
+    counters = sb.counters()
+    injected = counters["faults"]["error" if fault == "error_probability" else "drop"]
+    assert injected > 0, counters  # the faults did happen
+    assert first.code == exitcodes.OK, first
+    assert counters["uploads_completed"] == 5  # the sample's five distinct files
+    assert counters["creates"] == 7
+    assert [r["status"] for r in read_rows(results_path(manifest))] == ["ready"] * 7
     sb.update_config(**{fault: 0.0})
-    assert cli.run(manifest).code == exitcodes.OK
+    assert cli.run(manifest).code == exitcodes.OK  # a rerun finds nothing left to do
     counters = sb.counters()
     assert counters["creates"] == 7 and counters["duplicate_creates"] == 0
+    assert counters["uploads_completed"] == 5
     assert counters["storage_authorization_headers"] == 0
