@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from hypothesis import given, settings
+from hypothesis import example, given, seed, settings
 from hypothesis import strategies as st
 
 from hhbatch import spec
@@ -151,7 +151,51 @@ def write(path: Path, typed: list[dict[str, Any]], as_xlsx: bool) -> Path:
     return target
 
 
+def boundary_rows() -> list[tuple[str, tuple[dict[str, Any], dict[str, Any], bool]]]:
+    """Fixed examples at and beyond every limit ``spec.py`` sets, whatever the draw: the limits
+    themselves, one past each (min−1, max+1), and what people type near them (6.5 for a whole
+    number, "13s" with a unit). The verdict comes from the server's own rules.
+
+    Returns (field, (body the API would get, cells as typed, valid?)) pairs.
+    """
+    base = {"prompt": "a horse gallops on a beach", "durationSec": 5}
+    cases: list[tuple[str, Any, Any]] = []  # (field, cell as typed, what the API would get)
+    for name in COLUMNS:
+        field = F[name]
+        if field.minimum is None and field.maximum is None:
+            continue
+        if field.type == "string":
+            lengths = [int(field.maximum or 0), int(field.maximum or 0) + 1]
+            if field.minimum:
+                lengths += [int(field.minimum) - 1, int(field.minimum)]
+            cases += [(name, "x" * n, "x" * n) for n in lengths if n > 0]
+            cases += [(name, 6.5, "6.5"), (name, "13s", "13s")]
+            continue
+        lo, hi = field.minimum or 0, field.maximum or 0
+        cases += [(name, v, v) for v in (lo - 1, lo, hi, hi + 1, 6.5)]
+        cases.append((name, "13s", 13 if name == "durationSec" else "13s"))
+    examples = []
+    for name, cell, meant in cases:
+        body = {**base, name: meant}
+        examples.append((name, (body, {**base, name: cell}, spec.check_create_body(body) == [])))
+    return examples
+
+
+BOUNDARIES = [row for _, row in boundary_rows()]
+
+
+def test_the_boundary_table_covers_every_limited_field() -> None:
+    limited = {n for n in COLUMNS if F[n].minimum is not None or F[n].maximum is not None}
+    refused = {name for name, (_, _, valid) in boundary_rows() if not valid}
+    accepted = {name for name, (_, _, valid) in boundary_rows() if valid}
+    assert refused == limited == accepted
+    assert {"prompt", "durationSec", "cfgScale"} <= limited
+
+
+@seed(20261201)  # the same draws on every run and machine: a failure can be replayed
 @settings(max_examples=150, deadline=None)
+@example(BOUNDARIES, True)
+@example(BOUNDARIES, False)
 @given(st.lists(rows(), min_size=1, max_size=6), st.booleans())
 def test_loader_agrees_with_the_server(
     generated: list[tuple[dict[str, Any], dict[str, Any], bool]], as_xlsx: bool
