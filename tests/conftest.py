@@ -8,6 +8,8 @@ test asks for one (``rate=..., burst=...``).
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -109,3 +111,49 @@ def user_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     home = tmp_path_factory.mktemp("hhbatch-home")
     monkeypatch.setenv("HHBATCH_HOME", str(home))
     return home
+
+
+# Real programs some tests drive: name → (executables to look for, how to install them).
+TOOLS: dict[str, tuple[tuple[str, ...], str]] = {
+    "chromium": (
+        ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"),
+        "apt-get install chromium",
+    ),
+    "soffice": (("soffice", "libreoffice"), "apt-get install libreoffice-calc-nogui"),
+}
+
+
+def in_ci() -> bool:
+    """CI sets CI=true (so do GitHub Actions, GitLab and most others)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require_tool(name: str) -> str:
+    """The path of a program a test needs (``"chromium"``, ``"soffice"``), else skip the test.
+
+    Why it fails under CI instead: ``.ci/run`` installs these programs, so a missing one there is
+    a broken CI machine, and a skip would turn the check it guards into a silent pass. Locally
+    the skip names the command that installs the program.
+    """
+    names, install = TOOLS[name]
+    for candidate in names:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    reason = f"{name} is not installed on this machine (Debian/Ubuntu: {install})"
+    if in_ci():
+        pytest.fail(f"{reason}; under CI=true this test must run, not skip", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Path of a headless-capable Chromium (see :func:`require_tool`)."""
+    return require_tool("chromium")
+
+
+@pytest.fixture
+def soffice() -> str:
+    """Path of LibreOffice's ``soffice`` (see :func:`require_tool`): to convert or recalculate
+    workbooks as LibreOffice really writes and reads them."""
+    return require_tool("soffice")

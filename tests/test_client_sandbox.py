@@ -70,8 +70,11 @@ def test_presign_upload_create_get_round_trip(sandbox, tmp_path: Path):
 
 @pytest.mark.parametrize("decimal", [True, False], ids=["decimal-retry-after", "whole-seconds"])
 def test_429_with_retry_after_recovers(sandbox_factory, decimal):
-    # whole seconds: the sandbox rounds up to >= 1 s, so keep the overflow small
-    sb = sandbox_factory(rate=20.0, burst=2, retry_after=True, retry_after_decimal=decimal)
+    # whole seconds: the sandbox rounds up to >= 1 s, so keep the overflow small. The server's
+    # rate is low enough that the requests would have to be spread over 2 s to all get through
+    # (a loaded machine running the suite in parallel can spread them over 100 ms).
+    rate = 5.0 if decimal else 1.0
+    sb = sandbox_factory(rate=rate, burst=2, retry_after=True, retry_after_decimal=decimal)
     limiter = fast_limiter(rate=1000.0, burst=1000)
     n = 12 if decimal else 3  # each whole-second round costs a real second
 

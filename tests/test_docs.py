@@ -36,8 +36,12 @@ def test_readme_opens_with_exactly_two_commands() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run reads both README commands: it runs line 2 (the tests) and line 1's job (the
+    sample on the sandbox, with the installed wheel), so README and CI cannot drift apart."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "README.md" in ci and "sed -n 2p" in ci
+    assert "README.md" in ci
+    assert "test_command=$(readme_line 2)" in ci and 'eval "$test_run"' in ci
+    assert "run_command=$(readme_line 1)" in ci
 
 
 @pytest.mark.parametrize("command", COMMAND_MODULES)

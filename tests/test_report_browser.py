@@ -1,8 +1,9 @@
 """The report in a real headless browser: it loads without errors, one card per row, filters work.
 
 Chromium is driven directly (``--headless --dump-dom``: the DOM after the page's script ran, and
-the console on stderr), so no Playwright or Selenium download is needed. Skipped only where no
-Chromium is installed (``apt-get install chromium`` on Debian/Ubuntu).
+the console on stderr), so no Playwright or Selenium download is needed. Skipped where no
+Chromium is installed (``apt-get install chromium`` on Debian/Ubuntu), except under CI=true,
+where ``.ci/run`` installs it and a missing one fails (``require_tool`` in conftest.py).
 """
 
 from __future__ import annotations
@@ -10,29 +11,17 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 
 from hhbatch.cli import main
 from hhbatch.i18n import set_language
 
-CHROMIUM = next(
-    (
-        found
-        for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-        if (found := shutil.which(name))
-    ),
-    None,
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium on this machine (Debian/Ubuntu: apt-get install chromium)",
-)
 CONSOLE_PROBLEM = re.compile(r"CONSOLE.*(Uncaught|Refused|Error)", re.IGNORECASE)
 
 
@@ -60,10 +49,9 @@ class Cards(HTMLParser):
 
 def render(page: Path, tmp_path: Path, fragment: str = "") -> tuple[Cards, list[str]]:
     """Load the page in headless Chromium; the DOM after scripts ran, and console problems."""
-    assert CHROMIUM is not None
     proc = subprocess.run(
         [
-            CHROMIUM,
+            require_tool("chromium"),
             "--headless=new",
             "--no-sandbox",  # running as root in CI containers
             "--disable-gpu",
