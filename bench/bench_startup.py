@@ -56,13 +56,12 @@ def run(repeat: int = 15, hhbatch_path: Path | None = None) -> dict[str, Any]:
         results[name] = {
             "wall": median(r["wall"] for r in runs),
             "cpu": median(r["cpu"] for r in runs),
-            "peak_mb": median(r["peak_mb"] for r in runs),
         }
     load_after = load_average()
     print(
         table(
-            ["command", "wall (s, median)", "CPU (s, median)", "peak RSS (MB)"],
-            [(name, r["wall"], r["cpu"], r["peak_mb"]) for name, r in results.items()],
+            ["command", "wall (s, median)", "CPU (s, median)"],
+            [(name, f"{r['wall']:.3f}", f"{r['cpu']:.3f}") for name, r in results.items()],
         )
     )
     worst = max(results["hhbatch --version"]["wall"], results["hhbatch --help"]["wall"])

@@ -19,9 +19,11 @@ from typing import Any
 import bench_e2e
 import bench_load
 import bench_scale
+import bench_startup
 import bench_submit
 import bench_uploads
-from common import machine, median, table, verdict
+import bench_validate
+from common import dependency_versions, machine, median, table, verdict
 
 
 def load_figures(repeat: int) -> dict[str, Any]:
@@ -51,6 +53,8 @@ def main() -> int:
     print(f"hhbatch benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}\n")
 
     results: dict[str, Any] = {"machine": machine(), "repeat": repeat}
+    results["versions"] = dependency_versions()
+    print(results["versions"])
     results["submit"] = bench_submit.run(400, repeat, with_polling=True)
     print()
     results["e2e"] = bench_e2e.run(300, repeat, naive_rows=30)
@@ -61,6 +65,12 @@ def main() -> int:
     print()
     print("Loading 100,000 rows (bench/bench_load.py)")
     results["load"] = load_figures(repeat)
+    print()
+    print("Validation CPU / a bare calamine read (bench/bench_validate.py)")
+    results["validate"] = bench_validate.run(100_000, 2 * repeat - 1)
+    print()
+    print("Start-up (bench/bench_startup.py)")
+    results["startup"] = bench_startup.run(5 * repeat)
     elapsed = time.perf_counter() - started
     print()
 
@@ -121,6 +131,17 @@ def main() -> int:
             verdict(ld["ok"]),
         )
     )
+    va = results["validate"]
+    rows.append(
+        (
+            "7 validate 100,000 rows: CPU / bare read",
+            f"{va['ratio']:.2f} ({va['validate_cpu']:.2f} s / {va['read_cpu']:.2f} s)",
+            "<= 1.5",
+            verdict(va["ok"]),
+        )
+    )
+    st = results["startup"]
+    rows.append(("8 --version / --help", f"{st['worst']:.3f} s", "<= 0.25 s", verdict(st["ok"])))
     print(f"Summary ({elapsed / 60:.1f} min)")
     print(table(["item", "figure", "bar", "verdict"], rows))
     if args.json:
