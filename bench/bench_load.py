@@ -115,9 +115,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from common import dependency_versions, load_average
+    from common import compile_hhbatch, dependency_versions, load_average
 
     print(f"{dependency_versions()}; load average {load_average()}")
+    print(f"hhbatch from {compile_hhbatch()}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.xlsx"
         started = time.perf_counter()

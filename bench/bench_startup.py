@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_validate import measure
-from common import dependency_versions, load_average, median, table, verdict
+from common import compile_hhbatch, dependency_versions, load_average, median, table, verdict
 
 GOAL = 0.25
 
@@ -50,6 +50,7 @@ def run(repeat: int = 15, hhbatch_path: Path | None = None) -> dict[str, Any]:
     load_before = load_average()
     results: dict[str, dict[str, float]] = {}
     cwd = tempfile.mkdtemp(prefix="hhbench-startup-")  # not a checkout: see measure()
+    print(f"hhbatch from {compile_hhbatch(env, cwd)}")
     for name, command in cases.items():
         measure(command, env, cwd)  # warm-up: the files are in the page cache, .pyc written
         runs = [measure(command, env, cwd) for _ in range(repeat)]

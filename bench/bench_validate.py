@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_load
-from common import dependency_versions, load_average, median, table, verdict
+from common import compile_hhbatch, dependency_versions, load_average, median, table, verdict
 
 GOAL = 1.5
 
@@ -75,6 +75,7 @@ def run(rows: int = 100_000, repeat: int = 5, hhbatch_path: Path | None = None) 
     with tempfile.TemporaryDirectory(prefix="hhbench-validate-") as tmp:
         path = Path(tmp) / "bench.xlsx"
         bench_load.generate(path, rows)
+        print(f"hhbatch from {compile_hhbatch(env, tmp)}")
         bare = [sys.executable, "-c", _BARE_READ, str(path)]
         validate = [sys.executable, "-m", "hhbatch", "validate", str(path)]
         measure(bare, env, tmp)  # warm the page cache and the interpreter's files once

@@ -302,3 +302,22 @@ def dependency_versions() -> str:
         except PackageNotFoundError:
             parts.append(f"{name} (not installed)")
     return ", ".join(parts)
+
+
+def compile_hhbatch(env: dict[str, str] | None = None, cwd: str | None = None) -> str:
+    """Byte-compile the hhbatch the children will import, and say where it is.
+
+    Why: an install from a wheel is compiled by pip, but a checkout run with
+    PYTHONDONTWRITEBYTECODE=1 (set on some machines) compiles every module on every start,
+    which would be measured as start-up time.
+    """
+    where = subprocess.run(
+        [sys.executable, "-c", "import hhbatch, os; print(os.path.dirname(hhbatch.__file__))"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", where], check=True, env=env)
+    return where

@@ -23,7 +23,7 @@ import bench_startup
 import bench_submit
 import bench_uploads
 import bench_validate
-from common import dependency_versions, machine, median, table, verdict
+from common import compile_hhbatch, dependency_versions, machine, median, table, verdict
 
 
 def load_figures(repeat: int) -> dict[str, Any]:
@@ -55,6 +55,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": machine(), "repeat": repeat}
     results["versions"] = dependency_versions()
     print(results["versions"])
+    print(f"hhbatch from {compile_hhbatch()}")
     results["submit"] = bench_submit.run(400, repeat, with_polling=True)
     print()
     results["e2e"] = bench_e2e.run(300, repeat, naive_rows=30)

@@ -8,8 +8,8 @@ Results are cached per (cell text, folder), so a logo reused on 10,000 rows is c
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from hhbatch import spec
 from hhbatch.i18n import _, translate_data
@@ -21,8 +21,10 @@ _URL_PREFIXES = ("http://", "https://")
 _PATH_SHOWN_MAX = 260  # Windows' classic MAX_PATH: beyond it the cell is text, not a path
 
 
-@dataclass(frozen=True)
-class FileVerdict:
+class FileVerdict(NamedTuple):
+    """A file cell's verdict: the file to send, or why not. (A tuple: made once per distinct
+    cell, and a sheet may name 30,000 distinct storage keys.)"""
+
     ref: FileRef | None
     error: str | None
 
@@ -71,7 +73,7 @@ class FileChecker:
         key_field = spec.FILE_COLUMNS[column]
         kind = spec.CREATE_FIELDS[key_field].upload_kind or spec.DEFAULT_UPLOAD_KIND
         text = text.strip().strip('"').strip()
-        if text.lower().startswith(_URL_PREFIXES):
+        if text[:8].lower().startswith(_URL_PREFIXES):
             return FileVerdict(
                 None,
                 _(
@@ -91,9 +93,9 @@ class FileChecker:
         """A storage key, unless the manifest's folder has a ``videos`` folder it could name."""
         if not text.startswith(spec.STORAGE_KEY_PREFIX):
             return False
-        top = spec.STORAGE_KEY_PREFIX.rstrip("/")
         local = self._local_dirs.get(folder)
         if local is None:
+            top = spec.STORAGE_KEY_PREFIX.rstrip("/")
             local = self._local_dirs[folder] = (folder / top).is_dir()
         return not local
 
