@@ -23,6 +23,7 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_TAG_END = b" \t\n\r\x0b\x0c>/"  # what [\s>/] matches
 _CHUNK = 1 << 20
 
 
@@ -64,9 +65,26 @@ def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
     tail = b""
     with archive.open(part) as stream:
         while chunk := stream.read(_CHUNK):
-            if _FORMULA.search(tail + chunk):
+            if _formula_in(tail + chunk):
                 return True
             tail = chunk[-16:]
+    return False
+
+
+def _formula_in(data: bytes) -> bool:
+    """``_FORMULA.search(data)``, found with ``bytes.find`` (memchr speed) instead of trying the
+    expression at every ``<`` of the sheet: 0.6 s of CPU on a 100,000-row sheet, most of the
+    time it took to read it (issue #12.3). Only a ``<f`` or ``:f`` followed by what may end a
+    tag name is checked with the expression itself."""
+    for marker in (b"<f", b":f"):
+        at = data.find(marker)
+        while at != -1:
+            follows = data[at + 2 : at + 3]
+            if follows and follows in _TAG_END:
+                start = at if marker == b"<f" else data.rfind(b"<", 0, at)
+                if start != -1 and _FORMULA.match(data, start, at + 3):
+                    return True
+            at = data.find(marker, at + 1)
     return False
 
 
