@@ -147,13 +147,13 @@ def require_tool(name: str) -> str:
 
 
 @pytest.fixture
-def chromium() -> str:
+def chromium_path() -> str:
     """Path of a headless-capable Chromium (see :func:`require_tool`)."""
     return require_tool("chromium")
 
 
 @pytest.fixture
-def soffice() -> str:
+def soffice_path() -> str:
     """Path of LibreOffice's ``soffice`` (see :func:`require_tool`): to convert or recalculate
     workbooks as LibreOffice really writes and reads them."""
     return require_tool("soffice")

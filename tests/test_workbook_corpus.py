@@ -10,7 +10,6 @@ all of them), which must read our columns back.
 
 from __future__ import annotations
 
-import os
 import shutil
 import warnings
 import zipfile
@@ -21,6 +20,7 @@ from typing import Any
 import openpyxl
 import pytest
 import xlsxwriter
+from conftest import require_tool
 from lxml import etree
 from workbook_check import (
     Case,
@@ -32,7 +32,6 @@ from workbook_check import (
     run_case,
     sandboxed_runs,
     sheet_part,
-    soffice,
 )
 
 from hhbatch.output import CellNote, OutputCell, SheetWriter
@@ -267,10 +266,7 @@ def test_a_note_on_a_threaded_comment_is_also_a_reply_in_the_thread(
 
 @pytest.mark.parametrize("name", [*WORKBOOKS, "notes", "threaded notes"])
 def test_libreoffice_opens_every_results_workbook(corpus_runs: dict[str, Run], name: str) -> None:
-    if soffice() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("LibreOffice (soffice) is required under CI=true")
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require_tool("soffice")  # skipped here without LibreOffice; under CI=true, failed
     if name in ("notes", "threaded notes"):
         source = "libreoffice.xlsx" if name == "notes" else "threaded_comment.xlsx"
         sheets = corpus_runs[source].extra["notes_csv"]
