@@ -163,7 +163,12 @@ def test_cli_runs_until_ctrl_c(tmp_path: Path) -> None:
         assert counters["credits"] == {"hh_live_mine": 7}
         proc.send_signal(signal.SIGINT)
         # 30 s: on a machine loaded by the parallel suite, 10 s was once not enough to stop.
-        _, stderr = proc.communicate(timeout=30)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"the sandbox did not stop on Ctrl-C:\n{out[-2000:]}\n{err[-3000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
