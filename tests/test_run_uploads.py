@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from runkit import Cli, copy_samples, read_rows, results_path
+from runkit import Cli, copy_samples, read_rows, results_path, write_csv
 
 from hhbatch.cli import exitcodes
 from hhbatch.client import ApiClient
@@ -94,23 +94,30 @@ def test_uploads_that_keep_failing_leave_rows_not_submitted(
 def test_storage_faults_on_upload_are_retried_and_each_row_created_once(
     sandbox_factory, monkeypatch, capsys, tmp_path: Path, fault: str
 ) -> None:
-    """Three uploads in ten fail (a 500, or a connection dropped): each file is tried again
-    until it lands, in the same run, and every row is created exactly once."""
-    sb = sandbox_factory(**{fault: 0.3}, fault_routes=("upload",), seed=11)
+    """One upload in five fails (a 500, or a connection dropped): each file is tried again
+    until it lands, in the same run, and every row is created exactly once. Thirty distinct
+    files make a fault all but certain (0.8**30 = 0.1 %) and seven failures in a row of one
+    file all but impossible (30 x 0.2**7 = 0.04 %)."""
+    sb = sandbox_factory(**{fault: 0.2}, fault_routes=("upload",), seed=11)
     cli = Cli(sb, monkeypatch, capsys)
-    folder = copy_samples(tmp_path)
-    manifest = folder / "campaign.xlsx"
+    (tmp_path / "img").mkdir()
+    png = (Path(__file__).parent.parent / "samples" / "assets" / "shoe.png").read_bytes()
+    rows = []
+    for i in range(30):
+        (tmp_path / "img" / f"p{i}.png").write_bytes(png + f"picture {i}".encode())
+        rows.append([f"A horse in picture {i}", 3, f"img/p{i}.png"])
+    manifest = write_csv(tmp_path / "faults.csv", ("Prompt", "Duration (s)", "Source image"), rows)
     first = cli.run(manifest)
     counters = sb.counters()
     injected = counters["faults"]["error" if fault == "error_probability" else "drop"]
     assert injected > 0, counters  # the faults did happen
     assert first.code == exitcodes.OK, first
-    assert counters["uploads_completed"] == 5  # the sample's five distinct files
-    assert counters["creates"] == 7
-    assert [r["status"] for r in read_rows(results_path(manifest))] == ["ready"] * 7
+    assert counters["uploads_completed"] == 30
+    assert counters["creates"] == 30
+    assert [r["status"] for r in read_rows(results_path(manifest))] == ["ready"] * 30
     sb.update_config(**{fault: 0.0})
     assert cli.run(manifest).code == exitcodes.OK  # a rerun finds nothing left to do
     counters = sb.counters()
-    assert counters["creates"] == 7 and counters["duplicate_creates"] == 0
-    assert counters["uploads_completed"] == 5
+    assert counters["creates"] == 30 and counters["duplicate_creates"] == 0
+    assert counters["uploads_completed"] == 30
     assert counters["storage_authorization_headers"] == 0

@@ -126,6 +126,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def download_document(report: d.DownloadReport, exit_code: int) -> dict[str, Any]:
     """What ``download --json`` prints: files by outcome, and each ready row's files."""
+    from hhbatch import download as d
     from hhbatch.cli.jsonout import camel_keys
 
     counts = {d.DOWNLOADED: 0, d.SKIPPED: 0, d.FAILED: 0, **report.counts}
