@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,12 @@ import httpx
 import pytest
 
 from hhbatch.sandbox import Sandbox, SandboxConfig
+
+# A suite started as a background job (`cmd &` in a script, nohup, some CI runners) inherits
+# SIGINT ignored, and so would every hhbatch process a test starts: Python then installs no
+# KeyboardInterrupt, and the Ctrl-C tests would wait for an interrupt that never comes.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 FIXTURE_DEFAULTS: dict[str, Any] = {"queue_sec": 0.05, "processing_sec": 0.05, "rate": None}
 
