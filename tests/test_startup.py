@@ -26,6 +26,8 @@ HEAVY = (
     "yaml",
     "tqdm",
     "PIL",
+    "asyncio",  # the standard library's, but 50 ms: the run's event loop, not --help's
+    "ssl",
 )
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -19,13 +19,6 @@ from hhbatch import caps
 from hhbatch import plan as p
 from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
-from hhbatch.reconciler import (
-    SHEET_EDITED,
-    SHEET_FAILED,
-    SHEET_INVALID,
-    SHEET_NOT_SUBMITTED,
-    SHEET_UNKNOWN,
-)
 
 if TYPE_CHECKING:  # the run's machinery loads with the run, not with `hhbatch validate`
     from hhbatch.workflow import RunReport
@@ -198,6 +191,9 @@ class NextContext:
 
 def next_steps(report: RunReport, ctx: NextContext) -> list[tuple[str, str]]:
     """(command, what it does) for what a person would do next after this run or status."""
+    # the reconciler (asyncio) loads with a run, not with `hhbatch --help` or `validate`
+    from hhbatch.reconciler import SHEET_FAILED, SHEET_INVALID, SHEET_NOT_SUBMITTED, SHEET_UNKNOWN
+
     counts = report.counts
     steps: list[tuple[str, str]] = []
     if ctx.sandbox:
@@ -263,17 +259,26 @@ def rows_with(report: RunReport, status: str) -> list[int]:
 
 
 # Statuses whose rows are listed by number in the summary: those a person must look at.
-LISTED_STATUSES = (SHEET_FAILED, SHEET_INVALID, SHEET_UNKNOWN, SHEET_NOT_SUBMITTED, SHEET_EDITED)
 
 
 def summary_lines(report: RunReport, ctx: NextContext | None = None) -> list[str]:
     """Counts by status, the rows that need a look (by sheet row), and what to do next."""
+    # the reconciler (asyncio) loads with a run, not with `hhbatch --help` or `validate`
+    from hhbatch.reconciler import (
+        SHEET_EDITED,
+        SHEET_FAILED,
+        SHEET_INVALID,
+        SHEET_NOT_SUBMITTED,
+        SHEET_UNKNOWN,
+    )
+
+    listed = (SHEET_FAILED, SHEET_INVALID, SHEET_UNKNOWN, SHEET_NOT_SUBMITTED, SHEET_EDITED)
     from hhbatch.report import status_label
 
     lines = ["", _("Summary:")]
     for status, count in sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0])):
         line = f"  {pad(status_label(status), 18)} {count:>6}"
-        if status in LISTED_STATUSES:
+        if status in listed:
             rows = rows_with(report, status)
             line += "   " + _("rows {rows}").format(rows=rows_text(rows))
         lines.append(line)

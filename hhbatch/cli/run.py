@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hhbatch.adoption import adopted_lines
 from hhbatch.cli import exitcodes, failures
 from hhbatch.cli.jsonout import emit, error_document
 from hhbatch.cli.options import (
@@ -38,7 +37,6 @@ from hhbatch.cli.render import (
 )
 from hhbatch.errors import UsageError
 from hhbatch.i18n import _
-from hhbatch.reconciler import SETTLED_STATUSES
 
 if TYPE_CHECKING:  # the run's machinery (httpx, openpyxl …) loads when a run starts
     from hhbatch.download import BackgroundDownloads
@@ -191,6 +189,7 @@ def say(text: str = "") -> None:
 def handle(args: argparse.Namespace) -> int:
     # The run's machinery (httpx, openpyxl …) loads only now that a run starts, so that
     # `hhbatch --help` and the start of every other command do not pay for it.
+    from hhbatch.adoption import adopted_lines
     from hhbatch.download import DownloadOnReady
     from hhbatch.workflow import RunOptions, is_sandbox_results, prepare
 
@@ -406,6 +405,8 @@ def next_context(args: argparse.Namespace, report: Any, *, sandbox: bool = False
 
 def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSignal) -> int:
     """The end of a run: what happened to whom, what to do next, and the exit code."""
+    from hhbatch.reconciler import SETTLED_STATUSES
+
     ctx: NextContext | None = next_context(args, report, sandbox=args.sandbox)
     resume = resume_command(_own_argv() or ["run", str(args.manifest)])
     submit = report.submit
@@ -471,6 +472,8 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSign
 
 
 def _rows_code(args: argparse.Namespace, report: Any) -> int:
+    from hhbatch.reconciler import SETTLED_STATUSES
+
     if report.all_ready:
         return exitcodes.OK
     bad = SETTLED_STATUSES - {"ready", "skipped"}  # failed, invalid, unknown, not submitted, …
