@@ -1,17 +1,29 @@
-"""One adaptive token bucket shared by every API request of a run.
+"""One adaptive token bucket shared by every API request of a run, which finds the key's limit.
 
 Why adaptive: the API page documents a 429 ``rate_limited`` but not the numbers behind it, nor
-whether a 429 carries ``Retry-After``. So the limiter starts at the configured rate, and learns:
+whether a 429 carries ``Retry-After``; almost nobody can tell us their limit. So the limiter
+learns it (AIMD, as TCP learns a link):
 
-* a 429 pauses *everyone* (not just the request that got it) until ``Retry-After`` when the server
-  sends one, otherwise for an exponential backoff with jitter; and the rate is cut
-  (multiplicative decrease);
-* requests that go through without a 429 raise the rate a little (additive increase, at most one
-  step per request interval), back up to the starting rate (or ``max_rate``).
+* **climb** while requests go through and the limiter is what holds them back: fast (the rate
+  doubles in under a second, TCP's "slow start") while no limit is known or the rate is well
+  below the level of the last 429, then **gently**: an additive step of 1 % of that level a second,
+  so a server whose limit rose is found again without hammering it;
+* a 429 **pauses everyone** until ``Retry-After`` when the server sends one, otherwise for an
+  exponential backoff with jitter, remembers the rate it happened at (the *level*) and **halves**
+  the rate (multiplicative decrease). 429s are free (nothing was created), so hitting one now and
+  then is the price of running near the limit, not a failure;
+* an explicit ceiling (``--rate``) is never exceeded. Nothing grows while the limiter is not the
+  bottleneck: a run that polls twice a minute must not "learn" a rate it never tried.
 
-Why kinds: a batch mixes presigns, creates and polls. Waiters are queued per kind and the kinds are
-served round-robin, so a thousand polls can never starve submission (nor the reverse); within one
-kind it is first come, first served.
+The level and the highest rate that went through are what :mod:`hhbatch.ratememory` keeps per
+account, so the next run starts near the limit instead of at the modest default.
+
+Why kinds: a batch mixes presigns, creates and polls. Waiters are queued per kind and the kinds
+are served round-robin, so within one class nothing starves; within one kind it is first come,
+first served. *Background* kinds (polls, see :mod:`hhbatch.workflow`) are served only when no
+other kind waits: every second a create waits is a second added to the whole batch, while a
+poll that waits loses nothing (the job keeps generating), and polls get the whole rate the
+moment no create is waiting.
 
 The outside world is injected (``clock``, ``sleep``, ``rng``) so tests assert the delays asked for
 instead of sleeping.
@@ -20,21 +32,37 @@ instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from hhbatch import retry
 
+# Where a run starts when nothing is known about the key (no --rate, nothing remembered): the
+# old fixed default, which no real key has been seen to refuse.
 DEFAULT_RATE = 5.0
 # Never slow below one request per 10 s, however many 429s arrive: polls must still get through.
 DEFAULT_MIN_RATE = 0.1
 # Cut the rate in half on a 429 …
 DEFAULT_DECREASE_FACTOR = 0.5
-# … and win it back in steps of 1/50 of the ceiling per successful request (25 successes from half).
-DEFAULT_INCREASE_FRACTION = 1 / 50
+# … climb by the whole rate again per second (doubling in ~0.7 s, TCP's slow start) while no limit
+# is known or the rate is well below the last 429's level …
+CLIMB_PER_SEC = 1.0
+MIN_CLIMB = 1.0  # requests/s per second: low rates still climb at a useful pace
+# … and from this fraction of that level on, probe gently: an additive step per second of this
+# fraction of the level (20/s → +0.2/s a second: from 90 % of the level to past it in ten seconds,
+# so a 429 costs a pause every ten seconds or more, not every two).
+PROBE_FROM = 0.9
+PROBE_PER_SEC = 0.01
+MIN_PROBE = 0.05
+# The rate only grows while the limiter is the bottleneck: a request had to wait for a token
+# within this many seconds (or one request interval, when that is longer).
+BUSY_WINDOW = 0.5
+# One answer adds at most this many seconds' worth of climbing (answers after a quiet spell).
+MAX_GROWTH_STEP = 0.5
 _EPSILON = 1e-9
 # An event loop wakes a sleeper late (a busy loop by milliseconds). With burst 1 the bucket would
 # be full already and the late time lost: at 500 requests/s a 1 ms overshoot on every 2 ms wait
@@ -43,7 +71,11 @@ MAX_LATE_CREDIT = 0.05
 
 
 class RateLimiter:
-    """Token bucket with AIMD rate control, a shared pause for 429s, and round-robin kinds."""
+    """Token bucket with AIMD rate control, a shared pause for 429s, and kinds served in turn.
+
+    ``RateLimiter(rate=20)`` runs at most 20 requests/s from the start (``max_rate`` defaults to
+    ``rate``); :meth:`discovering` starts modestly and finds the server's limit.
+    """
 
     def __init__(
         self,
@@ -56,12 +88,15 @@ class RateLimiter:
         min_rate: float | None = None,
         max_rate: float | None = None,
         decrease_factor: float = DEFAULT_DECREASE_FACTOR,
-        increase: float | None = None,
         initial_backoff: float = retry.INITIAL_RATE_LIMIT_BACKOFF,
         max_backoff: float = retry.MAX_RATE_LIMIT_BACKOFF,
+        known_level: float | None = None,
+        background_kinds: Iterable[str] = (),
     ) -> None:
         if not rate > 0:
             raise ValueError("rate must be a positive number of requests per second")
+        if max_rate is not None and not max_rate > 0:
+            raise ValueError("max_rate must be a positive number of requests per second")
         self.clock = clock
         self.sleep = sleep
         self.rng = rng
@@ -74,20 +109,25 @@ class RateLimiter:
         # whose limiter we cannot see.
         self.burst = max(1.0, float(burst) if burst is not None else 1.0)
         self.decrease_factor = decrease_factor
-        self.increase = (
-            increase if increase is not None else self.max_rate * DEFAULT_INCREASE_FRACTION
-        )
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
+        self.background_kinds = frozenset(background_kinds)
+
+        # The rate the server last answered 429 at (or a remembered one): climbing turns gentle
+        # near it. None until the first 429 when nothing is remembered.
+        self._level = float(known_level) if known_level is not None and known_level > 0 else None
+        self._highest_ok = 0.0  # the highest rate at which the bottleneck limiter got answers
 
         self._tokens = self.burst
         self._last = clock()
         self._paused_until = -float("inf")
         self._backoff_streak = 0  # 429s since the last success: drives the exponential pause
-        self._next_increase = -float("inf")  # additive increase: at most one step per interval
+        self._grown_at = self._last  # up to when climbing has been credited
+        self._busy_at = -float("inf")  # when a waiter last had to wait for a token
 
         self._queues: dict[str, deque[asyncio.Future[None]]] = {}
-        self._turns: deque[str] = deque()  # kinds with waiters, in round-robin order
+        self._turns: deque[str] = deque()  # foreground kinds with waiters, round-robin
+        self._background_turns: deque[str] = deque()
         self._waiting = 0  # futures queued and neither granted nor cancelled
         self._pump: asyncio.Task[None] | None = None
 
@@ -97,6 +137,22 @@ class RateLimiter:
         self._total_wait = 0.0
         self._paused_total = 0.0
 
+    @classmethod
+    def discovering(
+        cls,
+        *,
+        ceiling: float | None = None,
+        start: float | None = None,
+        known_level: float | None = None,
+        **kwargs: Any,
+    ) -> RateLimiter:
+        """A limiter that finds the server's limit: starts at ``start`` (default the modest
+        :data:`DEFAULT_RATE`, or ``ceiling`` when that is lower) and climbs, never above
+        ``ceiling`` (None: no ceiling but the server's 429s)."""
+        top = math.inf if ceiling is None else float(ceiling)
+        first = min(float(start) if start is not None else DEFAULT_RATE, top)
+        return cls(rate=first, max_rate=top, known_level=known_level, **kwargs)
+
     # ----------------------------------------------------------------- public interface
     @property
     def rate(self) -> float:
@@ -104,20 +160,31 @@ class RateLimiter:
         return self._rate
 
     @property
+    def level(self) -> float | None:
+        """The rate at which the server last said 429 (or the remembered one); None if unknown."""
+        return self._level
+
+    @property
+    def highest_ok(self) -> float:
+        """The highest rate at which this limiter was the bottleneck and requests went through."""
+        return self._highest_ok
+
+    @property
     def paused_until(self) -> float:
         """Clock time until which every request waits (after a 429); in the past when not paused."""
         return self._paused_until
 
     async def acquire(self, kind: str = "api") -> None:
-        """Wait for this request's turn: a token, no 429 pause, and its kind's round-robin slot."""
+        """Wait for this request's turn: a token, no 429 pause, and its kind's turn."""
         loop = asyncio.get_running_loop()
         started = self.clock()
         future: asyncio.Future[None] = loop.create_future()
         queue = self._queues.setdefault(kind, deque())
         queue.append(future)
         self._waiting += 1
-        if kind not in self._turns:
-            self._turns.append(kind)
+        turns = self._background_turns if kind in self.background_kinds else self._turns
+        if kind not in turns:
+            turns.append(kind)
         self._ensure_pump(loop)
         try:
             await future
@@ -130,25 +197,29 @@ class RateLimiter:
         self._acquired[kind] = self._acquired.get(kind, 0) + 1
 
     def on_success(self) -> None:
-        """A request went through without a 429: end the backoff streak, win back some rate.
+        """A request went through without a 429: end the backoff streak, and climb.
 
         Answers that arrive during a pause came from requests sent before the 429, so they prove
-        nothing about the new rate and are ignored. After that the rate grows by one step at most
-        once per request interval (1/rate): fifty answers landing together are one step, not fifty,
-        or the decrease would be undone the moment the in-flight requests return.
+        nothing about the new rate and are ignored. Climbing is credited by the time passed, not
+        per answer: fifty answers landing together are one moment, not fifty steps, or the
+        decrease would be undone the moment the in-flight requests return.
         """
         self._successes += 1
         now = self.clock()
         if now < self._paused_until:
             return
         self._backoff_streak = 0
-        if self._rate >= self.max_rate or now < self._next_increase:
+        elapsed = min(max(now - self._grown_at, 0.0), MAX_GROWTH_STEP)
+        self._grown_at = max(self._grown_at, now)
+        if not self._busy(now):
+            return  # not the bottleneck: this answer says nothing about a higher rate
+        self._highest_ok = max(self._highest_ok, self._rate)
+        if self._rate >= self.max_rate or elapsed <= 0:
             return
-        self._set_rate(min(self.max_rate, self._rate + self.increase))
-        self._next_increase = now + 1.0 / self._rate
+        self._set_rate(min(self.max_rate, self._rate + self._climb_per_sec() * elapsed))
 
     def on_rate_limited(self, retry_after: float | None = None) -> None:
-        """A 429: pause everyone, honour ``retry_after`` if given, and lower the rate.
+        """A 429: pause everyone, honour ``retry_after`` if given, note the level, lower the rate.
 
         Several requests in flight usually hit the same 429 together; only the first one of a pause
         cuts the rate and grows the backoff, the others may only lengthen the pause.
@@ -169,6 +240,7 @@ class RateLimiter:
             )
         if not already_paused:
             self._backoff_streak += 1
+            self._level = self._rate
             self._set_rate(max(self.min_rate, self._rate * self.decrease_factor))
         until = now + pause
         if until > self._paused_until:
@@ -178,7 +250,7 @@ class RateLimiter:
             # One probe request may go the moment the pause ends, then the (lower) rate applies.
             self._tokens = min(1.0, self.burst)
             self._last = until
-        self._next_increase = max(self._next_increase, self._paused_until + 1.0 / self._rate)
+        self._grown_at = max(self._grown_at, self._paused_until)
 
     def stats(self) -> dict[str, Any]:
         """Counters for the progress display and the bench."""
@@ -187,6 +259,8 @@ class RateLimiter:
             "rate_limited": self._rate_limited,
             "successes": self._successes,
             "rate": self._rate,
+            "level": self._level,
+            "highest_ok": self._highest_ok,
             "total_wait": self._total_wait,
             "paused_total": self._paused_total,
             "waiting": self._waiting,
@@ -199,6 +273,17 @@ class RateLimiter:
         )
 
     # ----------------------------------------------------------------- internals
+    def _climb_per_sec(self) -> float:
+        """How fast the rate grows (requests/s per second) while requests go through."""
+        level = self._level
+        if level is not None and self._rate >= PROBE_FROM * level:
+            return max(MIN_PROBE, PROBE_PER_SEC * level)  # near the limit: additive, gentle
+        return max(MIN_CLIMB, CLIMB_PER_SEC * self._rate)  # well below it, or none known yet
+
+    def _busy(self, now: float) -> bool:
+        """Whether the limiter held a request back recently (it is what limits the run)."""
+        return now - self._busy_at <= max(BUSY_WINDOW, 2.0 / self._rate)
+
     def _set_rate(self, new_rate: float) -> None:
         self._refill(self.clock())  # tokens earned so far count at the old rate
         self._rate = new_rate
@@ -222,20 +307,22 @@ class RateLimiter:
         return (1.0 - self._tokens) / self._rate
 
     def _next_waiter(self) -> asyncio.Future[None] | None:
-        """Head of the next kind in round-robin order, skipping waiters that gave up."""
-        while self._turns:
-            kind = self._turns.popleft()
-            queue = self._queues.get(kind)
-            while queue and queue[0].done():
-                queue.popleft()
-            if not queue:
-                continue
-            future = queue.popleft()
-            while queue and queue[0].done():
-                queue.popleft()
-            if queue:
-                self._turns.append(kind)  # still waiting: back of the line of kinds
-            return future
+        """Head of the next foreground kind in turn, else of the next background kind; waiters
+        that gave up are skipped."""
+        for turns in (self._turns, self._background_turns):
+            while turns:
+                kind = turns.popleft()
+                queue = self._queues.get(kind)
+                while queue and queue[0].done():
+                    queue.popleft()
+                if not queue:
+                    continue
+                future = queue.popleft()
+                while queue and queue[0].done():
+                    queue.popleft()
+                if queue:
+                    turns.append(kind)  # still waiting: back of the line of its class
+                return future
         return None
 
     def _ensure_pump(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -248,15 +335,18 @@ class RateLimiter:
         self._pump = loop.create_task(self._run_pump(), name="hhbatch-ratelimit")
 
     async def _run_pump(self) -> None:
-        """Hand out tokens one by one to waiters, round-robin between kinds, until none wait."""
+        """Hand out tokens one by one to waiters, foreground kinds first, until none wait."""
         while self._waiting > 0:
             now = self.clock()
             delay = self._delay(now)
             if delay > 0:
                 waiting_for_token = now >= self._paused_until
+                if waiting_for_token:
+                    self._busy_at = now
                 await self.sleep(delay)
                 if waiting_for_token:  # not after a 429 pause: the probe goes alone
                     woke = self.clock()
+                    self._busy_at = woke
                     self._refill(woke, late=woke - (now + delay))
                 continue
             future = self._next_waiter()

@@ -9,7 +9,14 @@ import pytest
 from fakes import FakeTime
 
 from hhbatch import retry
-from hhbatch.ratelimit import RateLimiter
+from hhbatch.ratelimit import (
+    CLIMB_PER_SEC,
+    DEFAULT_DECREASE_FACTOR,
+    DEFAULT_RATE,
+    PROBE_FROM,
+    PROBE_PER_SEC,
+    RateLimiter,
+)
 
 
 def make(rate: float = 5.0, burst: float | None = None, rng: float = 0.0, **kw) -> tuple:
@@ -64,6 +71,35 @@ def test_kinds_are_served_round_robin_and_fifo_within_a_kind():
     plan += [("presign", "s0")]
     order = asyncio.run(_gather_order(limiter, t, plan))
     assert [tag for tag, _ in order] == ["p0", "c0", "s0", "p1", "c1", "p2", "p3", "p4"]
+
+
+def test_background_kinds_go_only_when_no_other_kind_waits():
+    limiter, t = make(rate=10.0, background_kinds=("poll",))
+    plan = [("poll", f"p{i}") for i in range(3)] + [("create", f"c{i}") for i in range(4)]
+    plan += [("presign", "s0")]
+    order = asyncio.run(_gather_order(limiter, t, plan))
+    assert [tag for tag, _ in order] == ["c0", "s0", "c1", "c2", "c3", "p0", "p1", "p2"]
+    times = [when - 1000.0 for _, when in order]
+    assert times == pytest.approx([i / 10.0 for i in range(8)])  # polls then get the full rate
+
+
+def test_a_poll_queued_alone_goes_at_once_and_a_late_create_overtakes_waiting_polls():
+    limiter, _t = make(rate=10.0, background_kinds=("poll",))
+    order: list[str] = []
+
+    async def one(kind: str, tag: str) -> None:
+        await limiter.acquire(kind=kind)
+        order.append(tag)
+
+    async def main():
+        polls = [asyncio.create_task(one("poll", f"p{i}")) for i in range(4)]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # p0 is granted; p1.. wait for tokens
+        await one("create", "c")
+        await asyncio.gather(*polls)
+
+    asyncio.run(main())
+    assert order[0] == "p0" and order[1] == "c"
 
 
 def test_a_flood_of_polls_does_not_starve_a_create():
@@ -167,40 +203,122 @@ def test_huge_retry_after_is_capped():
     assert limiter.paused_until - t.now == pytest.approx(retry.MAX_RETRY_AFTER)
 
 
-def test_rate_recovers_gradually_up_to_the_start_rate_and_never_above():
-    limiter, t = make(rate=5.0)
+async def _busy_requests(limiter: RateLimiter, count: int, answer=None) -> list[float]:
+    """``count`` requests back to back, each answered at once (``answer(i)`` may 429 it)."""
+    rates = []
+    for i in range(count):
+        await limiter.acquire(kind="create")
+        if answer is not None and answer(i):
+            limiter.on_rate_limited(None)
+        else:
+            limiter.on_success()
+        rates.append(limiter.rate)
+    return rates
+
+
+def test_a_discovering_limiter_starts_modestly_and_climbs_while_requests_go_through():
+    t = FakeTime(start=1000.0)
+    limiter = RateLimiter.discovering(clock=t.clock, sleep=t.sleep, rng=lambda: 0.0)
+    assert limiter.rate == DEFAULT_RATE and limiter.max_rate == float("inf")
+    rates = asyncio.run(_busy_requests(limiter, 60))
+    assert all(b > a for a, b in itertools.pairwise(rates))  # every answer climbs a little
+    assert rates[0] < DEFAULT_RATE + 2  # a step, not a jump
+    assert rates[-1] > 4 * DEFAULT_RATE  # and it keeps climbing until the server objects
+    assert limiter.level is None  # no 429 yet: nothing known about the limit
+    assert limiter.highest_ok == pytest.approx(rates[-2])
+
+
+def test_climbing_is_credited_by_time_not_by_answers():
+    limiter, t = make(rate=10.0, max_rate=100.0)
+    asyncio.run(_busy_requests(limiter, 3))
+    before = limiter.rate
+    for _ in range(50):  # fifty answers landing together are one moment
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(before)
+    t.now += 0.1
+    limiter.on_success()
+    assert limiter.rate == pytest.approx(before + CLIMB_PER_SEC * before * 0.1)
+
+
+def test_no_climbing_while_the_limiter_is_not_the_bottleneck():
+    limiter, t = make(rate=5.0, max_rate=100.0)
+
+    async def main():
+        for _ in range(20):  # one request every 10 s: never waits for a token
+            t.now += 10.0
+            await limiter.acquire(kind="poll")
+            limiter.on_success()
+
+    asyncio.run(main())
+    assert limiter.rate == pytest.approx(5.0)
+    assert limiter.highest_ok == 0.0
+
+
+def test_a_429_halves_the_rate_and_notes_the_level_it_came_at():
+    t = FakeTime(start=1000.0)
+    limiter = RateLimiter.discovering(clock=t.clock, sleep=t.sleep, rng=lambda: 0.0)
+    asyncio.run(_busy_requests(limiter, 30))
+    at = limiter.rate
+    limiter.on_rate_limited(None)
+    assert limiter.level == pytest.approx(at)
+    assert limiter.rate == pytest.approx(at * DEFAULT_DECREASE_FACTOR)
+
+
+def test_after_a_429_it_climbs_back_fast_then_probes_gently_and_additively():
+    limiter, t = make(rate=40.0, max_rate=1000.0)
+    limiter.on_rate_limited(0.0)  # level 40, rate 20
+    assert (limiter.level, limiter.rate) == (40.0, 20.0)
+    t.now = limiter.paused_until
+    rates = asyncio.run(_busy_requests(limiter, 2000))
+    # well below the level: back to 90 % of it within a couple of seconds of answers …
+    below = [r for r in rates if r < PROBE_FROM * 40.0]
+    assert len(below) < 60
+    # … then gently: a constant step of 1 % of the level per second, never faster
+    t0, r0 = t.now, limiter.rate
+    asyncio.run(_busy_requests(limiter, 200))
+    per_sec = (limiter.rate - r0) / (t.now - t0)
+    assert per_sec == pytest.approx(PROBE_PER_SEC * 40.0, rel=0.05)
+    assert limiter.stats()["rate_limited"] == 1
+
+
+def test_keeps_probing_past_the_old_level_when_the_server_allows_more():
+    limiter, _t = make(rate=10.0, max_rate=1000.0, known_level=10.0)
+    asyncio.run(_busy_requests(limiter, 600))
+    assert limiter.rate > 12.0  # the limit rose: found again, slowly
+
+
+def test_the_ceiling_is_never_exceeded():
+    t = FakeTime(start=1000.0)
+    limiter = RateLimiter.discovering(ceiling=8.0, clock=t.clock, sleep=t.sleep)
+    assert limiter.rate == pytest.approx(DEFAULT_RATE)
+    rates = asyncio.run(_busy_requests(limiter, 200))
+    assert max(rates) == pytest.approx(8.0)
+    assert all(gap >= 1 / 8.0 - 1e-9 for gap in t.sleeps)  # never faster than the ceiling
+    low = RateLimiter.discovering(ceiling=2.0, clock=t.clock, sleep=t.sleep)
+    assert low.rate == 2.0  # a ceiling below the modest start is where it starts
+
+
+def test_a_fixed_rate_limiter_recovers_up_to_its_rate_and_never_above():
+    limiter, _t = make(rate=5.0)
     limiter.on_rate_limited(0.0)
     assert limiter.rate == pytest.approx(2.5)
-    seen = []
-    for _ in range(40):
-        t.now += 1.0  # one answer per second: every success may take a step
-        limiter.on_success()
-        seen.append(limiter.rate)
-    assert seen[0] == pytest.approx(2.5 + 5.0 / 50)  # one small step, not a jump
-    assert all(b >= a for a, b in itertools.pairwise(seen))
-    assert seen[24] == pytest.approx(5.0)
-    assert max(seen) == pytest.approx(5.0)
-
-
-def test_rate_recovers_to_an_explicit_ceiling():
-    limiter, t = make(rate=2.0, max_rate=4.0, increase=1.0)
-    for _ in range(5):
-        t.now += 1.0
-        limiter.on_success()
-    assert limiter.rate == pytest.approx(4.0)
+    rates = asyncio.run(_busy_requests(limiter, 100))
+    assert all(b >= a for a, b in itertools.pairwise(rates))
+    assert max(rates) == pytest.approx(5.0)
 
 
 def test_answers_in_flight_during_a_pause_do_not_undo_the_decrease():
     limiter, t = make(rate=8.0)
+    asyncio.run(_busy_requests(limiter, 3))
     limiter.on_rate_limited(2.0)
+    t.now += 1.0
     for _ in range(50):  # requests sent before the 429 come back while everyone is paused
         limiter.on_success()
     assert limiter.rate == pytest.approx(4.0)
-    t.now += 2.0 + 1 / 4.0
-    for _ in range(50):  # after the pause, fifty answers at once are one step, not fifty
-        limiter.on_success()
-    assert limiter.rate == pytest.approx(4.0 + 8.0 / 50)
-    assert limiter.stats()["successes"] == 100
+    t.now += 1.0 + 0.25
+    limiter.on_success()  # after the pause, only the time since the pause ended counts
+    assert limiter.rate <= 4.0 + CLIMB_PER_SEC * 4.0 * 0.25 + 1e-9
+    assert limiter.stats()["successes"] == 3 + 51
 
 
 def test_successes_during_a_pause_do_not_reset_the_backoff():
