@@ -65,10 +65,14 @@ UNREACHABLE_BUDGET = 18.0
 PROBE_VIDEO_ID = "00000000-0000-0000-0000-000000000000"
 PROBE_READ_TIMEOUT = 10.0
 
-# Limiter kinds: the limiter serves these round-robin so polling never starves submission.
+# Limiter kinds: the limiter serves presigns and creates in turn, so neither starves the other.
 KIND_PRESIGN = "presign"
 KIND_CREATE = "create"
 KIND_POLL = "poll"
+# Polls go only when no presign or create waits (creates first): every second a create waits
+# is a second added to the whole batch, a poll that waits loses nothing (the job keeps
+# generating), and polls get the whole rate the moment submission leaves it free.
+BACKGROUND_KINDS = (KIND_POLL,)
 
 
 # ------------------------------------------------------------------------------ results
@@ -155,7 +159,9 @@ class ApiClient:
                 ).format(key=mask_api_key(key))
             )
         self.api_key_masked = mask_api_key(key)
-        self.limiter = limiter if limiter is not None else RateLimiter()
+        self.limiter = (
+            limiter if limiter is not None else RateLimiter(background_kinds=BACKGROUND_KINDS)
+        )
         self.policy = retry.RetryPolicy(max_retries=max_retries)
         self._sleep = sleep if sleep is not None else self.limiter.sleep
         self._rng = rng if rng is not None else self.limiter.rng
@@ -403,10 +409,16 @@ class ApiClient:
         idempotent: bool,
         gate: AttemptGate | None = None,
     ) -> dict[str, Any]:
-        """One API operation: limiter, send, map, and retry as :mod:`hhbatch.retry` allows."""
+        """One API operation: limiter, send, map, and retry as :mod:`hhbatch.retry` allows.
+
+        A 429 is retried without counting as a failed attempt (it proves nothing happened, and
+        the limiter finds the key's limit by meeting it now and then); it only gives up once the
+        server has refused this request for ``retry.MAX_RATE_LIMITED_SEC``.
+        """
         attempt = 0
         clock = self.limiter.clock
         unreached_since: float | None = None  # start of the first attempt that found no server
+        refused_since: float | None = None
         while True:
             if gate is not None:
                 gate.waiting()
@@ -422,8 +434,12 @@ class ApiClient:
             try:
                 return await self._send_once(method, path, json)
             except ApiError as err:
+                refused_for = 0.0
                 if isinstance(err, RateLimited):
                     self.limiter.on_rate_limited(err.retry_after)
+                    now = self.limiter.clock()
+                    refused_since = now if refused_since is None else refused_since
+                    refused_for = now - refused_since
                 never_reached = (
                     isinstance(err, ApiConnectionError)
                     and not err.request_sent
@@ -433,10 +449,15 @@ class ApiClient:
                     unreached_since = began if unreached_since is None else unreached_since
                 else:
                     unreached_since = None
-                if not self.policy.should_retry(err, attempt=attempt, idempotent=idempotent):
+                if not self.policy.should_retry(
+                    err, attempt=attempt, idempotent=idempotent, rate_limited_for=refused_for
+                ):
                     if never_reached:
                         raise self._unreachable(err.__cause__ or err) from err
                     raise
+                if isinstance(err, RateLimited):
+                    log.debug("%s %s answered 429; waiting for the limiter", method, path)
+                    continue  # free: the limiter's shared pause is the wait
                 delay = self.policy.delay(err, attempt=attempt, rng=self._rng)
                 if unreached_since is not None and (
                     clock() - unreached_since + delay + (self._timeout.connect or 0)

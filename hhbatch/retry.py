@@ -35,6 +35,11 @@ MAX_RATE_LIMIT_BACKOFF = 60.0
 # A Retry-After is honoured, but a server asking for hours (a daily quota) should not freeze the run
 # silently: we wait at most this long, try again, and give up after the usual number of retries.
 MAX_RETRY_AFTER = 600.0
+# A 429 proves the request did nothing, so it is repeated without counting against
+# ``max_retries``: the limiter runs near the key's limit on purpose, and an occasional 429 is the
+# price of that, not a failure. Only a server that has refused one request for this long is
+# taken at its word (a quota, not a rate): the request gives up, and a create is left unsent.
+MAX_RATE_LIMITED_SEC = 900.0
 # Jitter takes up to this fraction off each delay so that many waiters do not wake at once.
 JITTER_FRACTION = 0.25
 
@@ -119,8 +124,18 @@ class RetryPolicy:
     initial_delay: float = INITIAL_RETRY_DELAY
     max_delay: float = MAX_RETRY_DELAY
 
-    def should_retry(self, err: BaseException, *, attempt: int, idempotent: bool) -> bool:
-        """``attempt`` counts retries already made (0 after the first failure)."""
+    def should_retry(
+        self,
+        err: BaseException,
+        *,
+        attempt: int,
+        idempotent: bool,
+        rate_limited_for: float = 0.0,
+    ) -> bool:
+        """``attempt`` counts retries already made after failures other than 429 (0 after the
+        first); ``rate_limited_for`` is how long this request has been answered 429 so far."""
+        if isinstance(err, RateLimited):
+            return rate_limited_for < MAX_RATE_LIMITED_SEC
         return attempt < self.max_retries and is_retryable(err, idempotent=idempotent)
 
     def delay(self, err: ApiError, *, attempt: int, rng: Callable[[], float]) -> float:

@@ -285,12 +285,12 @@ def test_envelope_without_message_still_says_something():
 
 def test_a_gateways_429_without_envelope_is_still_rate_limited():
     h = Harness(
-        script(httpx.Response(429, text="Too Many Requests", headers={"Retry-After": "2"})),
-        max_retries=0,
+        script(httpx.Response(429, text="Too Many Requests", headers={"Retry-After": "600"}))
     )
     with pytest.raises(RateLimited) as info:
         h.run(lambda c: c.get_video("v"))
-    assert info.value.retry_after == 2.0
+    assert info.value.retry_after == 600.0
+    assert h.limiter.rate_limited_calls == [600.0] * 3  # at 0, 600, 1200 s: then it gives up
 
 
 def test_success_that_is_not_json_on_create_is_unknown_not_retried():
@@ -360,11 +360,20 @@ def test_429_without_retry_after_backs_off_exponentially():
     assert h.t.sleeps == pytest.approx([1.0, 2.0, 4.0])
 
 
-def test_persistent_429_gives_up_after_max_retries():
-    h = Harness(script(envelope(429, "rate_limited", headers={"Retry-After": "1"})), max_retries=3)
+def test_429s_do_not_use_up_the_retries_of_a_create():
+    limited = envelope(429, "rate_limited", headers={"Retry-After": "1"})
+    h = Harness(script(*[limited] * 10, CREATED), max_retries=3)
+    assert h.run(lambda c: c.create_video(BODY)) == CreatedVideo("vid-1", "queued")
+    assert len(h.requests) == 11  # ten 429s: free, not failures
+    assert h.limiter.rate_limited_calls == [1.0] * 10
+
+
+def test_a_request_refused_for_a_quarter_of_an_hour_gives_up():
+    h = Harness(script(envelope(429, "rate_limited", headers={"Retry-After": "300"})))
     with pytest.raises(RateLimited):
         h.run(lambda c: c.presign("image", "image/png", 10))
-    assert len(h.requests) == 4
+    assert retry.MAX_RATE_LIMITED_SEC == 900.0
+    assert len(h.requests) == 4  # at 0, 300, 600 and 900 s: then it is a quota, not a rate
 
 
 @pytest.mark.parametrize(
