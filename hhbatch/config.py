@@ -26,7 +26,9 @@ class Config:
     # Extra header names per field, e.g. {"durationSec": ["Länge", "秒数"]}.
     aliases: dict[str, list[str]] = field(default_factory=dict)
     sheet: str | None = None
-    rate: float = 5.0  # requests per second to start from; adapts down on 429
+    # The most requests per second (the key's limit, when the user knows it). None: hhbatch
+    # finds the limit itself from the server's 429s (see hhbatch/ratelimit.py).
+    rate: float | None = None
     concurrency: int = 8
     poll_interval: float = 5.0
     megabyte: int = spec.MEGABYTE
@@ -165,7 +167,11 @@ def load_config(explicit: Path | None, manifest: Path | None = None) -> Config:
                 "(credits per second of video for 720p and 1080p); the API page lists none."
             ).format(path=path)
         )
-    if config.rate <= 0 or config.concurrency < 1 or config.poll_interval <= 0:
+    if (
+        (config.rate is not None and config.rate <= 0)
+        or config.concurrency < 1
+        or config.poll_interval <= 0
+    ):
         raise ConfigError(
             _("Config file {path}: rate, concurrency and poll_interval must be positive.").format(
                 path=path

@@ -328,8 +328,7 @@ class Batch:
         return asyncio.run(self._execute(progress, submit=False))
 
     async def _execute(self, progress: Progress, *, submit: bool) -> RunReport:
-        from hhbatch.client import ApiClient
-        from hhbatch.ratelimit import RateLimiter
+        from hhbatch.client import BACKGROUND_KINDS, ApiClient
 
         started = time.monotonic()
         self._loop = asyncio.get_running_loop()
@@ -337,10 +336,11 @@ class Batch:
         if self._stop_requested.is_set():
             self._stop.set()
         opts, config = self.options, self.config
-        rate = opts.rate or config.rate
         concurrency = opts.concurrency or config.concurrency
         poll_interval = opts.poll_interval or config.poll_interval
-        limiter = RateLimiter(rate=rate)
+        limiter = self._make_limiter(
+            ceiling=opts.rate or config.rate, background_kinds=BACKGROUND_KINDS
+        )
         client = ApiClient(self.base_url, self._api_key, limiter=limiter)
         poller = Poller(
             self.journal, client, progress, poll_interval=poll_interval, concurrency=concurrency
@@ -421,6 +421,7 @@ class Batch:
         report.timed_out = deadline is not None and time.monotonic() >= deadline
         report.polls = poller.polls
         report.requests = limiter.stats()
+        self._remember_rate(limiter)
         report.output_path = self._final_write(progress, report)
         report.losses = self.losses()
         report.wrote_elsewhere = report.output_path != self.output_path
@@ -430,6 +431,44 @@ class Batch:
         if auth_error is not None:
             raise auth_error
         return report
+
+    def _account(self) -> str | None:
+        """Whose rate limit this run learns; None for the built-in sandbox (a new server, on a
+        new port, every time: nothing worth remembering)."""
+        if self.options.sandbox or not self.base_url or not self._api_key:
+            return None
+        from hhbatch.userdata import account_id
+
+        return account_id(self.base_url, self._api_key)
+
+    def _make_limiter(self, *, ceiling: float | None, background_kinds: tuple[str, ...]) -> Any:
+        """The run's rate limiter: it finds the key's limit, starting near what an earlier run of
+        the same account found, and never exceeds ``ceiling`` (``--rate`` / ``rate:``)."""
+        from hhbatch import ratememory
+        from hhbatch.ratelimit import RateLimiter
+
+        account = self._account()
+        remembered = ratememory.load(account) if account is not None else None
+        start = ratememory.start_for(remembered, ceiling=ceiling)
+        return RateLimiter.discovering(
+            ceiling=ceiling,
+            start=start.rate,
+            known_level=start.level,
+            background_kinds=background_kinds,
+        )
+
+    def _remember_rate(self, limiter: Any) -> None:
+        account = self._account()
+        if account is None:
+            return
+        from hhbatch import ratememory
+
+        ratememory.remember(
+            account,
+            level=limiter.level,
+            highest_ok=limiter.highest_ok,
+            refused=limiter.stats()["rate_limited"] > 0,
+        )
 
     def _first_refresh_delay(self) -> float:
         per_row = FIRST_WRITE_GUESS_SEC_PER_ROW.get(

@@ -23,6 +23,8 @@ from hhbatch.loader.headers import MANIFEST_FIELDS, chinese_header, english_head
 HERE = Path(__file__).resolve().parent
 # ``hhbatch init`` copies these from inside the installed package (tests keep both equal).
 PACKAGE_DATA = HERE.parent / "hhbatch" / "data"
+# The example ceiling shown (commented out) in hhbatch.yaml; by default there is none.
+EXAMPLE_RATE_CEILING = 20
 ZH_CONFIG_FILENAME = "hhbatch.zh.yaml"  # ``init --lang zh`` copies it as hhbatch.yaml
 PACKAGED = ("campaign.xlsx", "campaign.zh.xlsx", CONFIG_FILENAME, ZH_CONFIG_FILENAME)
 DATA_ROWS = 1000  # rows that get dropdowns and ranges; more rows still load fine
@@ -309,8 +311,10 @@ def yaml_text(language: str = "en") -> str:
         "# cp1252 (Western Windows), gbk, big5, shift_jis, utf-8 ...",
         "# encoding: cp1252",
         "",
-        "# Requests per second to start from; hhbatch slows down by itself on rate limits.",
-        f"# rate: {defaults.rate:g}",
+        "# The most requests per second hhbatch may send: your key's rate limit, if you know",
+        "# it. Without it hhbatch finds the limit itself (it starts modestly and speeds up",
+        '# until HappyHorse answers "too many requests") and remembers it for the next run.',
+        f"# rate: {EXAMPLE_RATE_CEILING:g}",
         "",
         "# How many uploads / video creations may be in flight at once.",
         f"# concurrency: {defaults.concurrency}",
@@ -374,8 +378,10 @@ def yaml_text_zh() -> str:
         "# gbk（简体中文 Windows）、big5、cp1252（西欧 Windows）、shift_jis、utf-8 ……",
         "# encoding: gbk",
         "",
-        "# 起始的每秒请求数；遇到限流时 hhbatch 会自动放慢。",
-        f"# rate: {defaults.rate:g}",
+        "# hhbatch 每秒最多发送的请求数：如果您知道密钥的速率上限就填它。不填时 hhbatch 会",
+        "# 自行探测上限（先慢速开始、逐步加快，直到 HappyHorse 回答“请求过多”），并记住供下次",
+        "# 运行使用。",
+        f"# rate: {EXAMPLE_RATE_CEILING:g}",
         "",
         "# 同时进行的上传 / 视频创建数量。",
         f"# concurrency: {defaults.concurrency}",

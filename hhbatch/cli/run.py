@@ -124,7 +124,15 @@ def register(subparsers: Any) -> None:
         "--json", action="store_true", help=_("print the outcome as JSON on stdout")
     )
     add_common_options(parser)
-    parser.add_argument("--rate", type=positive_float, metavar="REQ_PER_S")
+    parser.add_argument(
+        "--rate",
+        type=positive_float,
+        metavar="REQ_PER_S",
+        help=_(
+            "the most requests per second (your key's limit, if you know it; default: found "
+            "from the API's answers and remembered for the next run)"
+        ),
+    )
     parser.add_argument("--concurrency", type=positive_int, metavar="N")
     parser.add_argument("--poll-interval", type=positive_float, metavar="SECONDS")
     parser.add_argument("--wait-timeout", type=positive_float, metavar="SECONDS")
