@@ -5,10 +5,14 @@ Fake clock, no network: we feed the poller answers and ask whether a job is wort
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
+from fakes import run_virtual
 
+from hhbatch.client import BACKGROUND_KINDS, KIND_CREATE, KIND_POLL
+from hhbatch.ratelimit import RateLimiter
 from hhbatch.reconciler import _MIN_SAMPLES, Poller
 
 NEVER = float("inf")
@@ -112,3 +116,103 @@ def test_jobs_of_an_earlier_run_and_hhbatch_status_are_asked_now():
     assert poller._not_before(entry(poller, "adopted")) == NOW
     poller._once = True
     assert poller._not_before(entry(poller, "d")) == NOW
+
+
+# --- creates first: the poller and the submitters share one limiter, on virtual time ----------
+class _FakeApi:
+    """Creates and polls through the real limiter; a job is ready ``generation`` s after it was
+    created. Records when each create left and what each poll found."""
+
+    def __init__(self, limiter: RateLimiter, generation: float) -> None:
+        self.limiter = limiter
+        self.generation = generation
+        self.created: dict[str, float] = {}
+        self.create_times: list[float] = []
+        self.polls: list[tuple[float, str]] = []
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def create(self, name: str) -> str:
+        await self.limiter.acquire(KIND_CREATE)
+        self.limiter.on_success()
+        self.created[name] = self.now()
+        self.create_times.append(self.now())
+        return f"v-{name}"
+
+    async def get_video(self, video_id: str) -> SimpleNamespace:
+        await self.limiter.acquire(KIND_POLL)
+        self.limiter.on_success()
+        done = self.now() >= self.created[video_id[2:]] + self.generation
+        status = "ready" if done else "processing"
+        self.polls.append((self.now(), status))
+        return video(status)
+
+
+def _creates_and_polls(rows: int, *, background: bool) -> tuple[_FakeApi, Poller]:
+    rate, generation = 10.0, 3.0
+
+    async def main() -> tuple[_FakeApi, Poller]:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(
+            rate=rate,
+            clock=loop.time,
+            rng=lambda: 0.0,
+            background_kinds=BACKGROUND_KINDS if background else (),
+        )
+        api = _FakeApi(limiter, generation)
+        journal = SimpleNamespace(record_status=lambda *args, **kwargs: None)
+        poller = Poller(
+            journal,  # type: ignore[arg-type]
+            client=api,
+            events=Events(),
+            poll_interval=1.0,
+            concurrency=8,
+            clock=loop.time,
+            rng=lambda: 0.5,
+        )
+        queue = [f"row{i}" for i in range(rows)]
+        submitting = True
+
+        async def submitter() -> None:
+            while queue:
+                name = queue.pop(0)
+                poller.add(name, await api.create(name), just_created=True)
+
+        async def submit_all() -> None:
+            nonlocal submitting
+            await asyncio.gather(*(submitter() for _ in range(8)))
+            submitting = False
+            poller.wake()
+
+        await asyncio.gather(submit_all(), poller.run(keep_going=lambda: submitting, deadline=None))
+        return api, poller
+
+    return run_virtual(main())
+
+
+def test_creates_are_not_delayed_by_polls_and_polls_follow_when_creation_is_done():
+    rows = 60
+    api, poller = _creates_and_polls(rows, background=True)
+    first = api.create_times[0]
+    # every create left on its token: one every 1/rate, no gap for a poll of a young job
+    assert [round(t - first, 6) for t in api.create_times] == [
+        pytest.approx(i / 10.0) for i in range(rows)
+    ]
+    last_create = api.create_times[-1]
+    assert all(when > last_create for when, _status in api.polls)
+    # after creation, polls get the whole rate and every job is found ready
+    assert poller.finished_count == rows
+    assert len(api.polls) <= rows * 1.1  # a job is asked when it can plausibly be done
+    span = api.polls[-1][0] - last_create
+    assert span <= rows / 10.0 + 3.0 + 0.5
+
+
+def test_without_creates_first_polls_of_unfinished_jobs_delay_the_creates():
+    # The same batch with polls served in turn with creates (the old behaviour): the control
+    # that shows the test above measures something.
+    rows = 60
+    api, _poller = _creates_and_polls(rows, background=False)
+    first = api.create_times[0]
+    assert api.create_times[-1] - first > (rows - 1) / 10.0 + 0.5
+    assert any(status == "processing" for _when, status in api.polls)
