@@ -9,11 +9,14 @@ learns it (AIMD, as TCP learns a link):
   below the level of the last 429, then **gently**: an additive step of 1 % of that level a second,
   so a server whose limit rose is found again without hammering it;
 * a 429 **pauses everyone** until ``Retry-After`` when the server sends one, otherwise for an
-  exponential backoff with jitter, remembers the rate it happened at (the *level*) and **halves**
-  the rate (multiplicative decrease). 429s are free (nothing was created), so hitting one now and
-  then is the price of running near the limit, not a failure;
+  exponential backoff with jitter, notes where the limit probably is (the *level*: the rate it
+  came at, or, when it came well below the old level, halfway back to the last rate that went
+  through) and **halves** the rate (multiplicative decrease). 429s are free (nothing was
+  created), so hitting one now and then is the price of running near the limit, not a failure;
+* going well past the level without a 429 means the limit rose: the level is forgotten;
 * an explicit ceiling (``--rate``) is never exceeded. Nothing grows while the limiter is not the
-  bottleneck: a run that polls twice a minute must not "learn" a rate it never tried.
+  bottleneck (it must be handing out nearly every token its rate offers): a run held back by
+  its concurrency, or polling twice a minute, must not "learn" a rate it never sends at.
 
 The level and the highest rate that went through are what :mod:`hhbatch.ratememory` keeps per
 account, so the next run starts near the limit instead of at the modest default.
@@ -58,9 +61,18 @@ MIN_CLIMB = 1.0  # requests/s per second: low rates still climb at a useful pace
 PROBE_FROM = 0.9
 PROBE_PER_SEC = 0.01
 MIN_PROBE = 0.05
-# The rate only grows while the limiter is the bottleneck: a request had to wait for a token
-# within this many seconds (or one request interval, when that is longer).
-BUSY_WINDOW = 0.5
+# A 429 before the gentle climb got halfway to the level means the level was too high (see
+# _level_after_429) …
+TRUST_ABOVE = 0.95
+# … and going this far past the level without a 429 means it is out of date (the limit rose):
+# it is forgotten and the climb is fast again until the next 429.
+FORGET_ABOVE = 1.25
+# The rate only grows while the limiter is the bottleneck: over the last second (or five
+# request intervals, when that is longer) it handed out at least this share of the tokens its
+# rate offered. A run held back by something else (concurrency, slow answers, the journal) must
+# not climb to a rate it never sends at: its 429s would then say nothing about the limit.
+BUSY_WINDOW = 1.0
+BUSY_SHARE = 0.8
 # One answer adds at most this many seconds' worth of climbing (answers after a quiet spell).
 MAX_GROWTH_STEP = 0.5
 _EPSILON = 1e-9
@@ -117,13 +129,17 @@ class RateLimiter:
         # near it. None until the first 429 when nothing is remembered.
         self._level = float(known_level) if known_level is not None and known_level > 0 else None
         self._highest_ok = 0.0  # the highest rate at which the bottleneck limiter got answers
+        self._restarted_at: float | None = None  # the rate right after the last decrease
 
         self._tokens = self.burst
         self._last = clock()
         self._paused_until = -float("inf")
         self._backoff_streak = 0  # 429s since the last success: drives the exponential pause
         self._grown_at = self._last  # up to when climbing has been credited
-        self._busy_at = -float("inf")  # when a waiter last had to wait for a token
+        # Tokens the rate has offered since the start (time x rate, pauses excluded), and for
+        # each recent grant (time, offered so far): how much of its rate the run really uses.
+        self._offered = 0.0
+        self._grants: deque[tuple[float, float]] = deque()
 
         self._queues: dict[str, deque[asyncio.Future[None]]] = {}
         self._turns: deque[str] = deque()  # foreground kinds with waiters, round-robin
@@ -214,6 +230,8 @@ class RateLimiter:
         if not self._busy(now):
             return  # not the bottleneck: this answer says nothing about a higher rate
         self._highest_ok = max(self._highest_ok, self._rate)
+        if self._level is not None and self._rate > FORGET_ABOVE * self._level:
+            self._level = None  # went well past it without a 429: the limit rose
         if self._rate >= self.max_rate or elapsed <= 0:
             return
         self._set_rate(min(self.max_rate, self._rate + self._climb_per_sec() * elapsed))
@@ -240,8 +258,9 @@ class RateLimiter:
             )
         if not already_paused:
             self._backoff_streak += 1
-            self._level = self._rate
+            self._level = self._level_after_429(self._rate)
             self._set_rate(max(self.min_rate, self._rate * self.decrease_factor))
+            self._restarted_at = self._rate
         until = now + pause
         if until > self._paused_until:
             self._refill(now)
@@ -273,6 +292,22 @@ class RateLimiter:
         )
 
     # ----------------------------------------------------------------- internals
+    def _level_after_429(self, rate: float) -> float:
+        """Where the limit probably is, given a 429 at ``rate``.
+
+        Met near or past the old level (or with nothing known yet), the rate is the level: a
+        server without burst answers 429 the moment the rate passes its limit. Met well below
+        the old level (climbing fast, or early in the gentle climb), the old level was too high:
+        a server with a burst lets a fast climb overshoot until the burst is spent, so that 429
+        came late and its rate was above the limit too. The limit then lies between the rate the
+        climb restarted from (which went through) and ``rate``: take the middle, halving the
+        doubt each time instead of creeping down a few percent per 429.
+        """
+        level, restarted = self._level, self._restarted_at
+        if level is None or restarted is None or rate >= TRUST_ABOVE * level:
+            return rate
+        return max(restarted, (restarted + rate) / 2.0)
+
     def _climb_per_sec(self) -> float:
         """How fast the rate grows (requests/s per second) while requests go through."""
         level = self._level
@@ -281,8 +316,17 @@ class RateLimiter:
         return max(MIN_CLIMB, CLIMB_PER_SEC * self._rate)  # well below it, or none known yet
 
     def _busy(self, now: float) -> bool:
-        """Whether the limiter held a request back recently (it is what limits the run)."""
-        return now - self._busy_at <= max(BUSY_WINDOW, 2.0 / self._rate)
+        """Whether the limiter is what limits the run: lately it handed out nearly every token
+        its rate offered (requests waited for tokens, not the other way round)."""
+        self._refill(now)
+        window = max(BUSY_WINDOW, 5.0 / self._rate)
+        grants = self._grants
+        while len(grants) > 1 and grants[0][0] < now - window:
+            grants.popleft()
+        if len(grants) < 2:
+            return False
+        offered = self._offered - grants[0][1]  # since the oldest grant in the window
+        return offered > 0 and len(grants) - 1 >= BUSY_SHARE * offered
 
     def _set_rate(self, new_rate: float) -> None:
         self._refill(self.clock())  # tokens earned so far count at the old rate
@@ -291,6 +335,7 @@ class RateLimiter:
     def _refill(self, now: float, late: float = 0.0) -> None:
         """Earn tokens up to the burst (plus ``late`` seconds' worth the pump overslept)."""
         if now > self._last:
+            self._offered += (now - self._last) * self._rate
             cap = self.burst + min(max(late, 0.0), MAX_LATE_CREDIT) * self._rate
             earned = self._tokens + (now - self._last) * self._rate
             # The cap limits what is earned now; it never takes back a late credit already given.
@@ -341,12 +386,9 @@ class RateLimiter:
             delay = self._delay(now)
             if delay > 0:
                 waiting_for_token = now >= self._paused_until
-                if waiting_for_token:
-                    self._busy_at = now
                 await self.sleep(delay)
                 if waiting_for_token:  # not after a 429 pause: the probe goes alone
                     woke = self.clock()
-                    self._busy_at = woke
                     self._refill(woke, late=woke - (now + delay))
                 continue
             future = self._next_waiter()
@@ -354,6 +396,7 @@ class RateLimiter:
                 break
             self._tokens -= 1.0
             self._waiting -= 1
+            self._grants.append((now, self._offered))
             future.set_result(None)
             # Let the granted task start before the next grant, so grants interleave with sends.
             await asyncio.sleep(0)

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 FILE_NAME = "ratelimits.json"
 FORMAT_VERSION = 1
 # Start this far below what was found: near the limit, without a 429 in the first second.
-START_BELOW = 0.85
+START_BELOW = 0.8
 # An older memory counts for less: halfway back to the modest start after a week …
 HALF_LIFE_DAYS = 7.0
 # … and is forgotten once it counts for less than this (about a month).

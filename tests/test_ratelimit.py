@@ -13,6 +13,7 @@ from hhbatch.ratelimit import (
     CLIMB_PER_SEC,
     DEFAULT_DECREASE_FACTOR,
     DEFAULT_RATE,
+    FORGET_ABOVE,
     PROBE_FROM,
     PROBE_PER_SEC,
     RateLimiter,
@@ -229,15 +230,14 @@ def test_a_discovering_limiter_starts_modestly_and_climbs_while_requests_go_thro
 
 
 def test_climbing_is_credited_by_time_not_by_answers():
-    limiter, t = make(rate=10.0, max_rate=100.0)
+    limiter, _t = make(rate=10.0, max_rate=100.0)
     asyncio.run(_busy_requests(limiter, 3))
     before = limiter.rate
     for _ in range(50):  # fifty answers landing together are one moment
         limiter.on_success()
     assert limiter.rate == pytest.approx(before)
-    t.now += 0.1
-    limiter.on_success()
-    assert limiter.rate == pytest.approx(before + CLIMB_PER_SEC * before * 0.1)
+    asyncio.run(_busy_requests(limiter, 1))  # the next answer, one request interval later
+    assert limiter.rate == pytest.approx(before + CLIMB_PER_SEC * before * (1 / before))
 
 
 def test_no_climbing_while_the_limiter_is_not_the_bottleneck():
@@ -269,7 +269,7 @@ def test_after_a_429_it_climbs_back_fast_then_probes_gently_and_additively():
     limiter.on_rate_limited(0.0)  # level 40, rate 20
     assert (limiter.level, limiter.rate) == (40.0, 20.0)
     t.now = limiter.paused_until
-    rates = asyncio.run(_busy_requests(limiter, 2000))
+    rates = asyncio.run(_busy_requests(limiter, 300))
     # well below the level: back to 90 % of it within a couple of seconds of answers …
     below = [r for r in rates if r < PROBE_FROM * 40.0]
     assert len(below) < 60
@@ -281,10 +281,16 @@ def test_after_a_429_it_climbs_back_fast_then_probes_gently_and_additively():
     assert limiter.stats()["rate_limited"] == 1
 
 
-def test_keeps_probing_past_the_old_level_when_the_server_allows_more():
-    limiter, _t = make(rate=10.0, max_rate=1000.0, known_level=10.0)
-    asyncio.run(_busy_requests(limiter, 600))
-    assert limiter.rate > 12.0  # the limit rose: found again, slowly
+def test_keeps_probing_past_the_old_level_and_forgets_it_when_the_server_allows_more():
+    limiter, t = make(rate=10.0, max_rate=1000.0, known_level=10.0)
+    asyncio.run(_busy_requests(limiter, 100))
+    assert 10.0 < limiter.rate < FORGET_ABOVE * 10.0  # past the old level: slowly
+    assert limiter.level == 10.0
+    asyncio.run(_busy_requests(limiter, 300))
+    assert limiter.level is None  # well past it without a 429: the limit rose
+    t0, r0 = t.now, limiter.rate
+    asyncio.run(_busy_requests(limiter, 100))
+    assert (limiter.rate - r0) / (t.now - t0) > 10 * PROBE_PER_SEC * 10.0  # fast again
 
 
 def test_the_ceiling_is_never_exceeded():

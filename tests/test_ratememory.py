@@ -115,7 +115,9 @@ def test_the_next_run_starts_a_little_below_what_was_found():
         START_BELOW * 30.0, None
     )
     slow_key = Remembered(level=2.0, highest_ok=1.9, saved_at=NOW)
-    assert ratememory.start_for(slow_key, ceiling=None, now=NOW).rate == pytest.approx(1.7)
+    assert ratememory.start_for(slow_key, ceiling=None, now=NOW).rate == pytest.approx(
+        START_BELOW * 2
+    )
 
 
 def test_an_old_memory_fades_towards_the_modest_start_and_is_then_forgotten():

@@ -34,16 +34,16 @@ def _assert_every_row_ready_once(sandbox: Sandbox, manifest: Path, rows: int) ->
 def test_without_rate_the_limit_is_found_and_429s_are_free(
     sandbox_factory, monkeypatch, capsys, tmp_path: Path
 ) -> None:
-    # No Retry-After: the limiter backs off by itself. A limit three times the modest start.
-    sb = sandbox_factory(rate=15, burst=1, retry_after=False)
+    # A limit above the modest start; 429s say how long to wait (to the millisecond).
+    sb = sandbox_factory(rate=8, burst=1, retry_after=True, retry_after_decimal=True)
     cli = Cli(sb, monkeypatch, capsys)
-    manifest = write_csv(tmp_path / "find.csv", SIMPLE_HEADER, simple_rows(6))
+    manifest = write_csv(tmp_path / "find.csv", SIMPLE_HEADER, simple_rows(8))
     result = cli("run", manifest, *DISCOVER)
     assert result.code == exitcodes.OK, result
-    _assert_every_row_ready_once(sb, manifest, 6)
+    _assert_every_row_ready_once(sb, manifest, 8)
     found = ratememory.load(_account(sb))
     assert found is not None and found.level is not None
-    assert 5.0 < found.level < 2 * 15  # climbed from the modest 5/s to about the server's 15
+    assert 5.0 < found.level < 2 * 8  # climbed from the modest 5/s to about the server's 8
     text = ratememory.path().read_text(encoding="utf-8")
     assert sb.api_key not in text
 
@@ -51,24 +51,25 @@ def test_without_rate_the_limit_is_found_and_429s_are_free(
 def test_a_remembered_limit_sets_the_start_and_is_corrected_by_the_server(
     sandbox_factory, monkeypatch, capsys, tmp_path: Path
 ) -> None:
-    # Remembered from a bigger plan: the next run starts just below it, meets 429s (with
-    # Retry-After), slows down, finishes, and remembers the lower limit.
-    sb = sandbox_factory(rate=20, burst=2, retry_after=True, retry_after_decimal=True)
-    ratememory.remember(_account(sb), level=200.0, highest_ok=190.0, refused=True)
+    # Remembered from a bigger plan: the next run starts just below it, meets 429s (without
+    # Retry-After: the limiter backs off by itself), slows down, finishes, and remembers the
+    # lower limit.
+    sb = sandbox_factory(rate=20, burst=2, retry_after=False)
+    ratememory.remember(_account(sb), level=50.0, highest_ok=45.0, refused=True)
     cli = Cli(sb, monkeypatch, capsys)
     manifest = write_csv(tmp_path / "again.csv", SIMPLE_HEADER, simple_rows(8))
     monkeypatch.setenv("HAPPYHORSE_BASE_URL", sb.base_url)
     with prepare(RunOptions(manifest=manifest)) as batch:
         limiter = batch._make_limiter(ceiling=None, background_kinds=())
-        assert limiter.rate == pytest.approx(START_BELOW * 200.0)
-        assert limiter.level == 200.0
+        assert limiter.rate == pytest.approx(START_BELOW * 50.0)
+        assert limiter.level == 50.0
         capped = batch._make_limiter(ceiling=30.0, background_kinds=())
         assert capped.rate == 30.0 and capped.max_rate == 30.0
     result = cli("run", manifest, *DISCOVER)
     assert result.code == exitcodes.OK, result
     _assert_every_row_ready_once(sb, manifest, 8)
     found = ratememory.load(_account(sb))
-    assert found is not None and found.level is not None and found.level < 100.0
+    assert found is not None and found.level is not None and found.level < 50.0
 
 
 def test_the_sandbox_rehearsal_remembers_nothing(
