@@ -4,6 +4,9 @@ Why polls are scheduled rather than looped: the rate limit is shared with submis
 real generation taking minutes, polling every job every few seconds would eat the whole budget.
 Each job is polled when it is *likely* done: once a few jobs have finished, the poller learns how
 long generation takes and first asks at that point, then every ``poll_interval`` (with jitter).
+It learns only from answers to polls that went out on time: while rows wait to be created, polls
+get only what creates leave (see :mod:`hhbatch.ratelimit`), and a job found ready after its poll
+waited seconds behind the creates may have been ready long before.
 """
 
 from __future__ import annotations
@@ -258,10 +261,13 @@ class Poller:
                 error=video.error_message if state == j.FAILED else None,
                 state=state,
             )
-            age = self.clock() - item.created_at
-            if 0 < age < 1e8:
+            now = self.clock()
+            age = now - item.created_at
+            if 0 < age < 1e8 and now - item.at <= self.poll_interval:
                 self._durations.append(age)
                 self._estimate_cache = None
+            # else: asked late (the poll waited behind creates): the job may have been done
+            # long before, so its age says nothing about how long generation takes.
             self._running.pop(item.row_key, None)
             self.finished_count += 1
             self.events.finished(item.row_key, status)

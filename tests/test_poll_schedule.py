@@ -95,7 +95,7 @@ def test_one_stuck_job_does_not_hold_back_the_others():
 
 
 def test_jobs_queued_before_the_estimate_are_first_asked_at_the_estimate():
-    poller, clock = make()
+    poller, clock = make(poll_interval=20.0)  # each fast job is asked on time, at 20 s
     start(poller, clock, ["late"])
     for i in range(_MIN_SAMPLES):
         start(poller, clock, [f"fast{i}"], spacing=20.0)
@@ -104,6 +104,22 @@ def test_jobs_queued_before_the_estimate_are_first_asked_at_the_estimate():
     assert poller._not_before(late) == pytest.approx(late.created_at + 20.0)
     answer(poller, "late", "processing")  # once asked, the normal interval applies
     assert poller._not_before(entry(poller, "late")) == NOW
+
+
+def test_only_polls_that_went_out_on_time_teach_how_long_generation_takes():
+    poller, clock = make(poll_interval=1.0)
+    start(poller, clock, [f"early{i}" for i in range(_MIN_SAMPLES)], spacing=0.0)
+    start(poller, clock, ["young"], spacing=0.0)
+    clock.now += 30.0  # their polls waited behind the creates: asked 29 s after they were due
+    for i in range(_MIN_SAMPLES):
+        answer(poller, f"early{i}", "ready")
+    assert poller._durations == []  # ready after at most 30 s: says nothing about generation
+    assert poller._not_before(entry(poller, "young")) == NOW  # not held back by a wrong guess
+    start(poller, clock, [f"on_time{i}" for i in range(_MIN_SAMPLES)], spacing=0.0)
+    clock.now += 1.0  # due after one interval, answered then
+    for i in range(_MIN_SAMPLES):
+        answer(poller, f"on_time{i}", "ready")
+    assert poller._durations == [pytest.approx(1.0)] * _MIN_SAMPLES
 
 
 def test_jobs_of_an_earlier_run_and_hhbatch_status_are_asked_now():
