@@ -26,10 +26,12 @@ from typing import Any
 from common import (
     BENCH_DIR,
     SandboxProc,
+    create_span,
     machine,
     make_images,
     median,
     new_workdir,
+    parse_iso,
     run_hhbatch,
     sandbox_settings,
     table,
@@ -59,12 +61,19 @@ def floor_seconds(rows: int) -> float:
     return (distinct + rows + rows) / R
 
 
-def one_run(rows: int) -> dict[str, float]:
+def one_run(rows: int, rate: float | None = R) -> dict[str, float]:
+    """One run; ``rate=None`` runs without ``--rate`` (the limiter finds the limit itself)."""
+    args = ["--poll-interval", POLL_INTERVAL]
+    if rate is not None:
+        args = ["--rate", str(rate), *args]
     with new_workdir("hhbench-e2e-") as tmp, SandboxProc(SETTINGS) as sb:
         manifest = build(Path(tmp), rows)
-        result = run_hhbatch(manifest, sb, ["--rate", str(R), "--poll-interval", POLL_INTERVAL])
+        result = run_hhbatch(manifest, sb, args, jobs=True)
     requests = result.counters["requests_total"]
+    last_create = max(parse_iso(job["created_at"]) for job in result.jobs)
     return {
+        "create_span": create_span(result.jobs),
+        "after_last_create": result.started + result.wall - last_create,
         "wall": result.wall,
         "elapsed": float(result.report.get("elapsedSec", 0.0)),
         "ready": result.ready,

@@ -167,6 +167,7 @@ def write_xlsx(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
 class RunResult:
     rc: int
     wall: float  # whole process: start-up, load, plan, run, final write
+    started: float  # wall-clock time (time.time) the process was started
     report: dict[str, Any]  # hhbatch run --json
     stats: dict[str, Any]  # from _hhbatch_proc.py: write_sec, writes, peak_mb
     counters: dict[str, Any] = field(default_factory=dict)  # the sandbox's, after the run
@@ -192,13 +193,23 @@ def run_hhbatch(
     *,
     jobs: bool = False,
     timeout: float = 1800,
+    home: Path | None = None,
 ) -> RunResult:
-    """``hhbatch run MANIFEST --yes --json ARGS`` against ``sandbox``, measured."""
+    """``hhbatch run MANIFEST --yes --json ARGS`` against ``sandbox``, measured.
+
+    ``home``: the per-user data folder (``HHBATCH_HOME``: the rate limit learned per account
+    lives there). Default: a fresh, empty one for this run, so no run learns from another and
+    the bench never writes to the real one; pass the same folder twice to measure a second run.
+    """
     with tempfile.TemporaryDirectory(prefix="hhbench-") as tmp:
         stats_path = Path(tmp) / "stats.json"
         out_path = Path(tmp) / "stdout.json"
         err_path = Path(tmp) / "stderr.txt"
-        env = {**sandbox.env, "HHBATCH_BENCH_STATS": str(stats_path)}
+        env = {
+            **sandbox.env,
+            "HHBATCH_BENCH_STATS": str(stats_path),
+            "HHBATCH_HOME": str(home if home is not None else Path(tmp) / "home"),
+        }
         command = [
             sys.executable,
             str(BENCH_DIR / "_hhbatch_proc.py"),
@@ -209,6 +220,7 @@ def run_hhbatch(
             *args,
         ]
         with out_path.open("w") as out, err_path.open("w") as err:
+            started_at = time.time()
             started = time.perf_counter()
             completed = subprocess.run(
                 command, stdout=out, stderr=err, env=env, timeout=timeout, check=False
@@ -223,7 +235,7 @@ def run_hhbatch(
                 f"hhbatch run exited {completed.returncode} without a report"
             ) from None
         stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
-    result = RunResult(completed.returncode, wall, report, stats, sandbox.counters())
+    result = RunResult(completed.returncode, wall, started_at, report, stats, sandbox.counters())
     if jobs:
         result.jobs = sandbox.jobs()
     return result
@@ -271,6 +283,30 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()} {platform.machine()}{load}"
     )
+
+
+DEPENDENCIES = ("pandas", "python-calamine", "openpyxl", "httpx")
+
+
+def dependency_versions() -> str:
+    """The versions the figures were taken with (they move the loading and per-request costs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for name in DEPENDENCIES:
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} (not installed)")
+    return ", ".join(parts)
+
+
+def loadavg() -> str:
+    """``/proc/loadavg`` (1, 5, 15 minutes), or the portable 1-minute figure elsewhere."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
 
 
 def new_workdir(prefix: str) -> tempfile.TemporaryDirectory[str]:

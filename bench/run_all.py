@@ -1,4 +1,4 @@
-"""Every benchmark of issue #5 in one go (about 13 minutes on a 2-core machine), then one table.
+"""Every benchmark of issues #5 and #12 in one go (about 20 minutes on 2 cores), then one table.
 
     python bench/run_all.py [--quick] [--json results.json]
 
@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import bench_creates_first
+import bench_discover
 import bench_e2e
 import bench_load
 import bench_scale
@@ -72,6 +74,10 @@ def main() -> int:
     print()
     print("Start-up (bench/bench_startup.py)")
     results["startup"] = bench_startup.run(5 * repeat)
+    print()
+    results["discover"] = bench_discover.run(400, repeat)
+    print()
+    results["creates_first"] = bench_creates_first.run(100, repeat)
     elapsed = time.perf_counter() - started
     print()
 
@@ -143,6 +149,26 @@ def main() -> int:
     )
     st = results["startup"]
     rows.append(("8 --version / --help", f"{st['worst']:.3f} s", "<= 0.25 s", verdict(st["ok"])))
+    for case in results["discover"]:
+        first = case["first"]
+        rows.append(
+            (
+                f"12.1 no --rate, {case['case']}: first run",
+                f"{first['ratio']:.2f} of R, {first['share429']:.1%} 429",
+                ">= 0.80, <= 5%",
+                verdict(case["ok"]),
+            )
+        )
+    cf = results["creates_first"]
+    for case in cf["cases"]:
+        rows.append(
+            (
+                f"12.2 creates first, 100 rows, {case['case']}",
+                f"{case['ratio']:.2f} x floor",
+                "<= 1.20 x floor" if not case["informative"] else "(report)",
+                "" if case["informative"] else verdict(case["ok"]),
+            )
+        )
     print(f"Summary ({elapsed / 60:.1f} min)")
     print(table(["item", "figure", "bar", "verdict"], rows))
     if args.json:
