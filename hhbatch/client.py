@@ -423,6 +423,7 @@ class ApiClient:
             if gate is not None:
                 gate.waiting()
             await self.limiter.acquire(kind)
+            sent_at = self.limiter.clock()
             if gate is not None:
                 gate.admitted()
             if kind == KIND_CREATE and self.out_of_credits:
@@ -436,7 +437,7 @@ class ApiClient:
             except ApiError as err:
                 refused_for = 0.0
                 if isinstance(err, RateLimited):
-                    self.limiter.on_rate_limited(err.retry_after)
+                    self.limiter.on_rate_limited(err.retry_after, sent_at=sent_at)
                     now = self.limiter.clock()
                     refused_since = now if refused_since is None else refused_since
                     refused_for = now - refused_since

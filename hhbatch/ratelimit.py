@@ -130,6 +130,7 @@ class RateLimiter:
         self._level = float(known_level) if known_level is not None and known_level > 0 else None
         self._highest_ok = 0.0  # the highest rate at which the bottleneck limiter got answers
         self._restarted_at: float | None = None  # the rate right after the last decrease
+        self._cut_at = -float("inf")  # when the rate was last cut
 
         self._tokens = self.burst
         self._last = clock()
@@ -236,15 +237,21 @@ class RateLimiter:
             return
         self._set_rate(min(self.max_rate, self._rate + self._climb_per_sec() * elapsed))
 
-    def on_rate_limited(self, retry_after: float | None = None) -> None:
+    def on_rate_limited(
+        self, retry_after: float | None = None, *, sent_at: float | None = None
+    ) -> None:
         """A 429: pause everyone, honour ``retry_after`` if given, note the level, lower the rate.
 
-        Several requests in flight usually hit the same 429 together; only the first one of a pause
-        cuts the rate and grows the backoff, the others may only lengthen the pause.
+        Several requests in flight usually hit the same 429 together; only the first one cuts the
+        rate and grows the backoff, the others may only lengthen the pause. "The same 429" is one
+        that arrives during the pause, or (``sent_at``: when the limiter let the request go) for
+        a request sent before the last cut, whose answer may come after a short pause ended.
         """
         self._rate_limited += 1
         now = self.clock()
-        already_paused = now < self._paused_until
+        already_paused = now < self._paused_until or (
+            sent_at is not None and sent_at < self._cut_at
+        )
         if retry_after is not None:
             pause = min(max(float(retry_after), 0.0), retry.MAX_RETRY_AFTER)
         elif already_paused:
@@ -261,6 +268,7 @@ class RateLimiter:
             self._level = self._level_after_429(self._rate)
             self._set_rate(max(self.min_rate, self._rate * self.decrease_factor))
             self._restarted_at = self._rate
+            self._cut_at = now
         until = now + pause
         if until > self._paused_until:
             self._refill(now)

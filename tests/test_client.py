@@ -54,9 +54,11 @@ class SpyLimiter(RateLimiter):
         self.successes += 1
         super().on_success()
 
-    def on_rate_limited(self, retry_after: float | None = None) -> None:
+    def on_rate_limited(
+        self, retry_after: float | None = None, *, sent_at: float | None = None
+    ) -> None:
         self.rate_limited_calls.append(retry_after)
-        super().on_rate_limited(retry_after)
+        super().on_rate_limited(retry_after, sent_at=sent_at)
 
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -179,6 +179,19 @@ def test_simultaneous_429s_cut_the_rate_once():
     assert limiter.stats()["rate_limited"] == 5
 
 
+def test_a_429_for_a_request_sent_before_the_last_cut_does_not_cut_again():
+    limiter, t = make(rate=8.0)
+    sent = t.now  # two requests leave; the first answer is a 429 a moment later
+    t.now += 0.02
+    limiter.on_rate_limited(0.01)  # a short pause that ends before the other answers arrive
+    t.now += 0.5
+    limiter.on_rate_limited(0.01, sent_at=sent)  # in flight before the cut: the same 429
+    assert limiter.rate == pytest.approx(4.0)
+    t.now += 0.5
+    limiter.on_rate_limited(0.01, sent_at=t.now - 0.01)  # sent after the cut: a new one
+    assert limiter.rate == pytest.approx(2.0)
+
+
 def test_simultaneous_429s_without_retry_after_share_one_pause():
     limiter, t = make(rate=8.0)
     for _ in range(5):
