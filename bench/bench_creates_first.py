@@ -18,7 +18,7 @@ import argparse
 from typing import Any
 
 import bench_e2e
-from common import dependency_versions, loadavg, machine, median, table, verdict
+from common import dependency_versions, load_average, machine, median, table, verdict
 
 BAR = 1.20
 
@@ -29,7 +29,7 @@ def run(rows: int = 100, repeat: int = 3, discover: bool = True) -> dict[str, An
     print(
         f"Creates first: {rows} rows, R = {bench_e2e.R:g}/s, generation 2-4 s, --poll-interval "
         f"{bench_e2e.POLL_INTERVAL}; floor {floor:.2f} s (creates alone {creates_floor:.2f} s)"
-        f"; {machine()}; loadavg {loadavg()}; {dependency_versions()}"
+        f"; {machine()}; loadavg {load_average()}; {dependency_versions()}"
     )
     cases: list[tuple[str, float | None]] = [(f"--rate {bench_e2e.R:g}", bench_e2e.R)]
     if discover:
@@ -82,7 +82,7 @@ def run(rows: int = 100, repeat: int = 3, discover: bool = True) -> dict[str, An
             lines,
         )
     )
-    print(f"(medians of {repeat} runs; loadavg after: {loadavg()})")
+    print(f"(medians of {repeat} runs; loadavg after: {load_average()})")
     results["ok"] = results["cases"][0]["ok"]
     return results
 

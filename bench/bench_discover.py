@@ -25,7 +25,7 @@ from common import (
     SandboxProc,
     create_span,
     dependency_versions,
-    loadavg,
+    load_average,
     machine,
     median,
     new_workdir,
@@ -97,7 +97,7 @@ def one_pair(rows: int, retry_after: bool) -> dict[str, Any]:
 def run(rows: int = 400, repeat: int = 3) -> list[dict[str, Any]]:
     print(
         f"Finding the limit (no --rate): {rows} rows per run, sandbox R = {R:g}/s burst {R:g}; "
-        f"{machine()}; loadavg {loadavg()}; {dependency_versions()}"
+        f"{machine()}; loadavg {load_average()}; {dependency_versions()}"
     )
     results = []
     for name, retry_after in CASES:
@@ -150,7 +150,7 @@ def run(rows: int = 400, repeat: int = 3) -> list[dict[str, Any]]:
             lines,
         )
     )
-    print(f"(medians of {repeat} runs; loadavg after: {loadavg()})")
+    print(f"(medians of {repeat} runs; loadavg after: {load_average()})")
     return results
 
 

@@ -285,30 +285,6 @@ def machine() -> str:
     )
 
 
-DEPENDENCIES = ("pandas", "python-calamine", "openpyxl", "httpx")
-
-
-def dependency_versions() -> str:
-    """The versions the figures were taken with (they move the loading and per-request costs)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    parts = []
-    for name in DEPENDENCIES:
-        try:
-            parts.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            parts.append(f"{name} (not installed)")
-    return ", ".join(parts)
-
-
-def loadavg() -> str:
-    """``/proc/loadavg`` (1, 5, 15 minutes), or the portable 1-minute figure elsewhere."""
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
-
-
 def new_workdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=prefix)
 
