@@ -102,15 +102,27 @@ def _keys(values: Sequence[Any], distinct: Iterable[Any]) -> Sequence[Any]:
 
 
 def _judged(
-    values: Sequence[Any], judge: Callable[[Any], Any]
+    values: Sequence[Any],
+    judge: Callable[[Any], Any],
+    settle: Callable[[Iterable[Any]], dict[Any, Any]] | None = None,
 ) -> tuple[dict[Any, Any], Sequence[Any]]:
-    """Each cell's verdict, ``judge`` asked once per distinct cell: (verdict by key, keys)."""
+    """Each cell's verdict, ``judge`` asked once per distinct cell: (verdict by key, keys).
+
+    ``settle``, given the distinct cells, returns the verdicts of those it can settle in bulk
+    (the same ``judge`` would give); ``judge`` is asked of the rest.
+    """
     table = dict.fromkeys(values)
     keys = _keys(values, table)
     if keys is not values:  # mixed numbers: tell 1, 1.0 and TRUE apart
         table = dict.fromkeys(keys)
         for key in table:
             table[key] = judge(key[1])
+        return table, keys
+    settled = settle(table) if settle is not None else None
+    if settled:
+        table.update(settled)
+        for key in [key for key in table if key not in settled]:
+            table[key] = judge(key)
     else:
         for key in table:
             table[key] = judge(key)
@@ -338,6 +350,12 @@ class SheetValidator:
         verdict = self.checker.check(name, cell_text(raw))
         return True, verdict.ref, verdict.error
 
+    def _plain_keys(self, name: str, cells: Iterable[Any]) -> dict[str, Any]:
+        """:meth:`_file_verdict` of the cells that are plain storage keys, in bulk."""
+        return {
+            cell: (True, ref, None) for cell, ref in self.checker.plain_keys(name, cells).items()
+        }
+
     def _files(
         self, sheet_rows: Sequence[int], cells: Any
     ) -> tuple[list[dict[str, FileRef]], dict[int, list[Problem]]]:
@@ -353,7 +371,9 @@ class SheetValidator:
             name = column.field or ""
             key_field = spec.FILE_COLUMNS[name]
             values = cells(index)
-            table, keys = _judged(values, partial(self._file_verdict, name))
+            table, keys = _judged(
+                values, partial(self._file_verdict, name), partial(self._plain_keys, name)
+            )
             notable = {key: verdict for key, verdict in table.items() if verdict is not _BLANK}
             filled = [i for i, key in enumerate(keys) if key in notable] if notable else []
             for i in filled:
