@@ -7,6 +7,7 @@ frame would leak pandas into every one of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,18 +80,104 @@ class FileRef:
         return self.path is not None
 
 
-@dataclass
-class ManifestRow:
-    """One video: the request it becomes, the files it needs, and what is wrong with it."""
+class RequestColumns:
+    """Every row's request, kept as the sheet's columns until a row's is read.
 
-    sheet_row: int  # 1-based row number as Excel shows it
-    request: dict[str, Any]
-    files: dict[str, FileRef] = field(default_factory=dict)
-    previous: dict[str, str] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    # The text of the row's Skip / 跳过 cell when it keeps the row out of every run (the
-    # template's example rows say "example"); such a row is not checked and never planned.
-    skip: str | None = None
+    Why: a dict per row cost 0.2 s of CPU on 100,000 rows (issue #12.3), and ``hhbatch
+    validate`` never reads one: :func:`hhbatch.loader.summary.summarize` counts whole columns
+    (:meth:`values`). A row's dict is the one a row-by-row check made: its fields left to
+    right without the empty or wrong ones, then the hhbatch.yaml defaults it lacks.
+    """
+
+    __slots__ = ("columns", "count", "defaults", "names")
+
+    def __init__(
+        self,
+        count: int,
+        names: list[str],
+        columns: list[tuple[dict[Any, Any] | None, Sequence[Any]]],
+        defaults: dict[str, Any],
+    ) -> None:
+        self.count = count  # rows, numbered 0 … count - 1 (``ManifestRow.at``)
+        self.names = names  # the request fields of the sheet's columns, left to right
+        # Each field's column: (value by key, each row's key) or (None, each row's value);
+        # the value None means the field is left out.
+        self.columns = columns
+        self.defaults = defaults
+
+    def request(self, at: int) -> dict[str, Any]:
+        """Row ``at``'s request (a new dict)."""
+        request = {}
+        for name, (value_of, cells) in zip(self.names, self.columns, strict=True):
+            value = cells[at] if value_of is None else value_of[cells[at]]
+            if value is not None:
+                request[name] = value
+        for name, value in self.defaults.items():
+            request.setdefault(name, value)
+        return request
+
+    def values(
+        self, name: str, rows: Sequence[int] | None = None, default: Any = None
+    ) -> list[Any]:
+        """``request(at).get(name, default)`` for each ``at`` in ``rows`` (None: every row), at
+        C speed."""
+        fallback = self.defaults.get(name, default)
+        if name not in self.names:
+            return [fallback] * (self.count if rows is None else len(rows))
+        value_of, cells = self.columns[self.names.index(name)]
+        picked = cells if rows is None else list(map(cells.__getitem__, rows))
+        if value_of is not None:
+            picked = list(map(value_of.__getitem__, picked))
+        if fallback is None or None not in picked:
+            return list(picked)
+        return [fallback if value is None else value for value in picked]
+
+
+class ManifestRow:
+    """One video: the request it becomes, the files it needs, and what is wrong with it.
+
+    Why a class with slots and not a dataclass: a sheet has up to 100,000 of them, and the
+    loader makes each ``request`` only when it is first read (``source.request(at)``, from the
+    sheet's columns): ``hhbatch validate`` reads none of them (issue #12.3). Whoever reads a
+    row sees a plain dict either way.
+    """
+
+    __slots__ = ("_request", "at", "files", "previous", "problems", "sheet_row", "skip", "source")
+
+    def __init__(
+        self,
+        sheet_row: int,
+        request: dict[str, Any] | None,
+        files: dict[str, FileRef] | None = None,
+        previous: dict[str, str] | None = None,
+        problems: list[Problem] | None = None,
+        skip: str | None = None,
+        source: RequestColumns | None = None,
+        at: int = 0,
+    ) -> None:
+        self.sheet_row = sheet_row  # 1-based row number as Excel shows it
+        self._request = request
+        self.files: dict[str, FileRef] = {} if files is None else files
+        self.previous: dict[str, str] = {} if previous is None else previous
+        self.problems: list[Problem] = [] if problems is None else problems
+        # The text of the row's Skip / 跳过 cell when it keeps the row out of every run (the
+        # template's example rows say "example"); such a row is not checked and never planned.
+        self.skip = skip
+        # Where the request is made from when ``request`` is None (the loader's columns).
+        self.source = source
+        self.at = at
+
+    @property
+    def request(self) -> dict[str, Any]:
+        request = self._request
+        if request is None:
+            request = self._request = self.source.request(self.at) if self.source else {}
+        return request
+
+    @request.setter
+    def request(self, value: dict[str, Any]) -> None:
+        self._request = value
+        self.source = None  # the columns no longer tell this row's request
 
     @property
     def valid(self) -> bool:
@@ -99,6 +186,13 @@ class ManifestRow:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
+
+    def __repr__(self) -> str:
+        return (
+            f"ManifestRow(sheet_row={self.sheet_row!r}, request={self.request!r}, "
+            f"files={self.files!r}, previous={self.previous!r}, problems={self.problems!r}, "
+            f"skip={self.skip!r})"
+        )
 
 
 @dataclass

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from hhbatch import spec
@@ -60,9 +60,24 @@ def blank_values(values: Iterable[Any]) -> set[Any]:
     """The blank ones among ``values`` (distinct cells of a column): :func:`is_blank` in bulk.
 
     Text that starts with a letter or digit cannot be blank, which settles nearly every cell
-    without a call; only the rest are asked of :func:`is_blank`.
+    without a call; only the rest are asked of :func:`is_blank`. A column of plain ASCII text
+    with something in every cell (prompts: 100,000 distinct ones) is settled at C speed first:
+    with no odd space possible, only text that trims to nothing is blank.
     """
+    if not isinstance(values, Collection):
+        values = list(values)
+    if _plain_filled_text(values):
+        return set()
     return {v for v in values if (v.__class__ is not str or not v[:1].isalnum()) and is_blank(v)}
+
+
+def _plain_filled_text(values: Collection[Any]) -> bool:
+    """Every value is ASCII text with something left after trimming."""
+    return (
+        set(map(type, values)) == {str}
+        and all(map(str.isascii, values))
+        and all(map(str.strip, values))
+    )
 
 
 def display(value: Any, limit: int = 60) -> str:

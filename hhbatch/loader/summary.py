@@ -13,7 +13,7 @@ from operator import attrgetter, methodcaller
 from typing import Any
 
 from hhbatch import spec
-from hhbatch.loader.model import Manifest
+from hhbatch.loader.model import Manifest, ManifestRow
 
 
 @dataclass
@@ -67,9 +67,7 @@ def summarize(manifest: Manifest) -> Summary:
     valid_rows = [r for r in manifest.rows if (not r.problems or r.valid) and not r.skip]
     skipped = sum(map(bool, map(attrgetter("skip"), manifest.rows)))
     default_resolution = spec.CREATE_FIELDS["resolution"].default
-    requests = list(map(attrgetter("request"), valid_rows))
-    resolutions = list(map(methodcaller("get", "resolution", default_resolution), requests))
-    durations = list(map(int, map(methodcaller("get", "durationSec", 0), requests)))
+    resolutions, durations = _resolutions_and_durations(valid_rows, default_resolution)
     videos: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
     videos.update(Counter(resolutions))
     seconds: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
@@ -98,3 +96,22 @@ def summarize(manifest: Manifest) -> Summary:
         storage_keys_reused=len(keys),
         rows_skipped=skipped,
     )
+
+
+def _resolutions_and_durations(
+    rows: list[ManifestRow], default_resolution: str
+) -> tuple[list[str], list[int]]:
+    """Each row's resolution and seconds, read from the loader's columns when every row's
+    request still lives there (the rows of one sheet, as loaded): no dict is made."""
+    sources = set(map(attrgetter("source"), rows))
+    source = sources.pop() if len(sources) == 1 else None
+    if source is not None:
+        ats = list(map(attrgetter("at"), rows))
+        every = ats if len(ats) == source.count and ats == list(range(source.count)) else None
+        which = None if every is not None else ats
+        resolutions = source.values("resolution", which, default_resolution)
+        durations = list(map(int, source.values("durationSec", which, 0)))
+        return resolutions, durations
+    requests = list(map(attrgetter("request"), rows))
+    resolutions = list(map(methodcaller("get", "resolution", default_resolution), requests))
+    return resolutions, list(map(int, map(methodcaller("get", "durationSec", 0), requests)))

@@ -21,7 +21,7 @@ from hhbatch.columns import skip_marker, status_from_sheet
 from hhbatch.i18n import _, current_language
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, chinese_header, english_header
-from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem
+from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem, RequestColumns
 from hhbatch.loader.normalize import (
     cell_text,
     display,
@@ -232,7 +232,7 @@ class SheetValidator:
 
         field_problems: dict[int, list[Problem]] = {}
         names: list[str] = []
-        value_columns: list[list[Any]] = []
+        value_columns: list[tuple[dict[Any, Any] | None, Sequence[Any]]] = []
         for index, column in self._request_columns:
             name = column.field or ""
             values = cells(index)
@@ -240,12 +240,12 @@ class SheetValidator:
             names.append(name)
             if name in _UNIQUE_FIELDS:
                 verdicts = self._text_verdicts(name, values)
-                value_columns.append([verdict[0] for verdict in verdicts])
+                value_columns.append((None, [verdict[0] for verdict in verdicts]))
                 bad = [(i, v[1]) for i, v in enumerate(verdicts) if v[1] is not None]
             else:  # the common case: every lookup at C speed, Python only for the bad cells
                 table, keys = _judged(values, judge)
                 value_of = {key: verdict[0] for key, verdict in table.items()}
-                value_columns.append(list(map(value_of.__getitem__, keys)))
+                value_columns.append((value_of, keys))
                 wrong = {key: verdict[1] for key, verdict in table.items() if verdict[1]}
                 bad = (
                     [(i, wrong[key]) for i, key in enumerate(keys) if key in wrong] if wrong else []
@@ -257,7 +257,7 @@ class SheetValidator:
                     problem = self._problem(sheet_rows[i], column, name, values[i], message)
                 field_problems.setdefault(i, []).append(problem)
 
-        requests = self._requests(names, value_columns, count)
+        requests = RequestColumns(count, names, value_columns, self.defaults.request)
         files, file_problems = self._files(sheet_rows, cells)
         previous = self._previous(cells, count)
         skips = self._skips(cells, count)
@@ -265,7 +265,19 @@ class SheetValidator:
         every_row = bool(self._default_only_invalid or self._missing_required)
         if not (field_problems or file_problems or every_row):  # a clean sheet: rows at C speed
             fresh = [[] for _ in range(count)]
-            return list(map(ManifestRow, sheet_rows, requests, files, previous, fresh, skips))
+            return list(
+                map(
+                    ManifestRow,
+                    sheet_rows,
+                    repeat(None),
+                    files,
+                    previous,
+                    fresh,
+                    skips,
+                    repeat(requests),
+                    range(count),
+                )
+            )
         for i, sheet_row in enumerate(sheet_rows):
             problems = field_problems.get(i, [])
             if every_row:
@@ -275,7 +287,9 @@ class SheetValidator:
             skip = skips[i]
             if skip is not None:
                 problems = []  # never sent, so not checked: an unfinished row may be parked
-            rows.append(ManifestRow(sheet_row, requests[i], files[i], previous[i], problems, skip))
+            rows.append(
+                ManifestRow(sheet_row, None, files[i], previous[i], problems, skip, requests, i)
+            )
         return rows
 
     def _skips(self, cells: Any, count: int) -> list[str | None]:
@@ -284,28 +298,6 @@ class SheetValidator:
             return [None] * count
         table, keys = _judged(cells(self._skip_index), _skip_text)
         return list(map(table.__getitem__, keys))
-
-    def _requests(
-        self, names: list[str], value_columns: list[list[Any]], count: int
-    ) -> list[dict[str, Any]]:
-        """Each row's request: its fields left to right, then defaults of columns it lacks.
-
-        Every row's dict is made from the row's values at C speed (``map``); the few empty or
-        wrong cells (None) are then taken out again, column by column.
-        """
-        if not value_columns:
-            return [dict(self.defaults.request) for _ in range(count)]
-        rows = zip(*value_columns, strict=True)
-        requests: list[dict[str, Any]] = list(map(dict, map(zip, repeat(names), rows)))
-        for name, values in zip(names, value_columns, strict=True):
-            if None in values:
-                for i in [i for i, value in enumerate(values) if value is None]:
-                    del requests[i][name]
-        if self.defaults.request:
-            for request in requests:
-                for name, value in self.defaults.request.items():
-                    request.setdefault(name, value)
-        return requests
 
     def _text_verdicts(self, name: str, values: Sequence[Any]) -> list[tuple[Any, Any]]:
         """:meth:`_verdict` of every cell of a text field whose cells hardly repeat (prompts).
