@@ -7,8 +7,10 @@ frame would leak pandas into every one of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +87,7 @@ class RequestColumns:
 
     Why: a dict per row cost 0.2 s of CPU on 100,000 rows (issue #12.3), and ``hhbatch
     validate`` never reads one: :func:`hhbatch.loader.summary.summarize` counts whole columns
-    (:meth:`values`). A row's dict is the one a row-by-row check made: its fields left to
+    (:meth:`counted`). A row's dict is the one a row-by-row check made: its fields left to
     right without the empty or wrong ones, then the hhbatch.yaml defaults it lacks.
     """
 
@@ -116,33 +118,54 @@ class RequestColumns:
             request.setdefault(name, value)
         return request
 
-    def values(
-        self, name: str, rows: Sequence[int] | None = None, default: Any = None
-    ) -> list[Any]:
-        """``request(at).get(name, default)`` for each ``at`` in ``rows`` (None: every row), at
-        C speed."""
-        fallback = self.defaults.get(name, default)
-        if name not in self.names:
-            return [fallback] * (self.count if rows is None else len(rows))
-        value_of, cells = self.columns[self.names.index(name)]
-        picked = cells if rows is None else list(map(cells.__getitem__, rows))
-        if value_of is not None:
-            picked = list(map(value_of.__getitem__, picked))
-        if fallback is None or None not in picked:
-            return list(picked)
-        return [fallback if value is None else value for value in picked]
+    def counted(
+        self, fields: Sequence[tuple[str, Any]], rows: Sequence[int] | None = None
+    ) -> Counter[tuple[Any, ...]]:
+        """How many rows (``rows``, each at most once; None: every row) ask for each
+        combination of ``request.get(name, default)`` for the ``(name, default)`` in
+        ``fields``: counted over the cells' keys at C speed, without a dict per row."""
+        size = self.count if rows is None else len(rows)
+        columns: list[Iterable[Any]] = []
+        resolvers: list[tuple[dict[Any, Any] | None, Any]] = []
+        for name, default in fields:
+            fallback = self.defaults.get(name, default)
+            if name in self.names:
+                value_of, cells = self.columns[self.names.index(name)]
+                columns.append(cells if rows is None else map(cells.__getitem__, rows))
+            else:
+                value_of, cells = None, ()
+                columns.append(repeat(None, size))
+            resolvers.append((value_of, fallback))
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for keys, count in Counter(zip(*columns, strict=True)).items():
+            combination = []
+            for key, (value_of, fallback) in zip(keys, resolvers, strict=True):
+                value = key if value_of is None else value_of[key]
+                combination.append(fallback if value is None else value)
+            counts[tuple(combination)] += count
+        return counts
 
 
 class ManifestRow:
     """One video: the request it becomes, the files it needs, and what is wrong with it.
 
-    Why a class with slots and not a dataclass: a sheet has up to 100,000 of them, and the
-    loader makes each ``request`` only when it is first read (``source.request(at)``, from the
-    sheet's columns): ``hhbatch validate`` reads none of them (issue #12.3). Whoever reads a
-    row sees a plain dict either way.
+    Why a class with slots and not a dataclass: a sheet has up to 100,000 of them, and
+    ``hhbatch validate`` paid for each one's dicts and lists, nearly all empty (issue #12.3).
+    So the loader makes each ``request`` only when it is first read (``source.request(at)``,
+    from the sheet's columns), and an empty ``files``, ``previous`` or ``problems`` only when
+    it is first read. Whoever reads a row sees plain dicts and lists either way.
     """
 
-    __slots__ = ("_request", "at", "files", "previous", "problems", "sheet_row", "skip", "source")
+    __slots__ = (
+        "_files",
+        "_previous",
+        "_problems",
+        "_request",
+        "at",
+        "sheet_row",
+        "skip",
+        "source",
+    )
 
     def __init__(
         self,
@@ -157,9 +180,9 @@ class ManifestRow:
     ) -> None:
         self.sheet_row = sheet_row  # 1-based row number as Excel shows it
         self._request = request
-        self.files: dict[str, FileRef] = {} if files is None else files
-        self.previous: dict[str, str] = {} if previous is None else previous
-        self.problems: list[Problem] = [] if problems is None else problems
+        self._files = files
+        self._previous = previous  # hhbatch's own columns as an earlier run left them
+        self._problems = problems
         # The text of the row's Skip / 跳过 cell when it keeps the row out of every run (the
         # template's example rows say "example"); such a row is not checked and never planned.
         self.skip = skip
@@ -180,12 +203,42 @@ class ManifestRow:
         self.source = None  # the columns no longer tell this row's request
 
     @property
+    def files(self) -> dict[str, FileRef]:
+        if self._files is None:
+            self._files = {}
+        return self._files
+
+    @files.setter
+    def files(self, value: dict[str, FileRef]) -> None:
+        self._files = value
+
+    @property
+    def previous(self) -> dict[str, str]:
+        if self._previous is None:
+            self._previous = {}
+        return self._previous
+
+    @previous.setter
+    def previous(self, value: dict[str, str]) -> None:
+        self._previous = value
+
+    @property
+    def problems(self) -> list[Problem]:
+        if self._problems is None:
+            self._problems = []
+        return self._problems
+
+    @problems.setter
+    def problems(self, value: list[Problem]) -> None:
+        self._problems = value
+
+    @property
     def valid(self) -> bool:
-        return not self.problems or not any(p.is_error for p in self.problems)
+        return not self._problems or not any(p.is_error for p in self._problems)
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
+        return [p for p in self._problems or () if p.is_error]
 
     def __repr__(self) -> str:
         return (
@@ -217,21 +270,21 @@ class Manifest:
     def valid(self) -> bool:
         """True when nothing stops the whole batch: no manifest-level error and no bad row."""
         return not any(p.is_error for p in self.problems) and all(
-            r.valid for r in self.rows if r.problems
+            r.valid for r in self.rows if r._problems
         )
 
     @property
     def valid_rows(self) -> list[ManifestRow]:
         if any(p.is_error for p in self.problems):
             return []
-        return [r for r in self.rows if not r.problems or r.valid]
+        return [r for r in self.rows if r.valid]
 
     def all_problems(self) -> list[Problem]:
         """Manifest-level problems first, then every row's, in sheet order."""
         out = list(self.problems)
         for row in self.rows:
-            if row.problems:
-                out.extend(row.problems)
+            if row._problems:  # (not row.problems: that would make an empty list per row)
+                out.extend(row._problems)
         return out
 
     def column_for_field(self, name: str) -> Column | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import attrgetter, methodcaller
 from typing import Any
 
@@ -64,19 +63,21 @@ def summarize(manifest: Manifest) -> Summary:
     """
     problems = manifest.all_problems()
     # A row without problems is valid without asking; skipped rows are never submitted.
-    valid_rows = [r for r in manifest.rows if (not r.problems or r.valid) and not r.skip]
+    valid_rows = [r for r in manifest.rows if r.valid and not r.skip]
     skipped = sum(map(bool, map(attrgetter("skip"), manifest.rows)))
     default_resolution = spec.CREATE_FIELDS["resolution"].default
-    resolutions, durations = _resolutions_and_durations(valid_rows, default_resolution)
     videos: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
-    videos.update(Counter(resolutions))
     seconds: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
-    for resolution in videos:
-        seconds[resolution] = sum(compress(durations, map(resolution.__eq__, resolutions)))
+    for (resolution, duration), count in _videos(valid_rows, default_resolution).items():
+        videos[resolution] = videos.get(resolution, 0) + count
+        seconds[resolution] = seconds.get(resolution, 0) + int(duration) * count
     uploads: dict[str, int] = {}
     upload_kinds: dict[str, int] = {}
     keys: set[str] = set()
-    for ref in [ref for r in valid_rows if r.files for ref in r.files.values()]:
+    # (the rows' own slots: asking each row for .files would make 100,000 empty dicts)
+    for ref in [
+        ref for refs in map(attrgetter("_files"), valid_rows) if refs for ref in refs.values()
+    ]:
         if ref.key is not None:
             keys.add(ref.key)
         elif ref.sha256 is not None and ref.sha256 not in uploads:
@@ -98,20 +99,22 @@ def summarize(manifest: Manifest) -> Summary:
     )
 
 
-def _resolutions_and_durations(
-    rows: list[ManifestRow], default_resolution: str
-) -> tuple[list[str], list[int]]:
-    """Each row's resolution and seconds, read from the loader's columns when every row's
-    request still lives there (the rows of one sheet, as loaded): no dict is made."""
+def _videos(rows: list[ManifestRow], default_resolution: str) -> Counter[tuple[Any, Any]]:
+    """How many rows ask for each (resolution, durationSec): read from the loader's columns
+    when every row's request still lives there (the rows of one sheet, as loaded), without a
+    dict per row."""
     sources = set(map(attrgetter("source"), rows))
     source = sources.pop() if len(sources) == 1 else None
+    fields = (("resolution", default_resolution), ("durationSec", 0))
     if source is not None:
-        ats = list(map(attrgetter("at"), rows))
-        every = ats if len(ats) == source.count and ats == list(range(source.count)) else None
-        which = None if every is not None else ats
-        resolutions = source.values("resolution", which, default_resolution)
-        durations = list(map(int, source.values("durationSec", which, 0)))
-        return resolutions, durations
+        # The loader numbers a sheet's rows 0 … count - 1, each once: all of them, or some.
+        every = len(rows) == source.count
+        return source.counted(fields, None if every else list(map(attrgetter("at"), rows)))
     requests = list(map(attrgetter("request"), rows))
-    resolutions = list(map(methodcaller("get", "resolution", default_resolution), requests))
-    return resolutions, list(map(int, map(methodcaller("get", "durationSec", 0), requests)))
+    return Counter(
+        zip(
+            map(methodcaller("get", "resolution", default_resolution), requests),
+            map(methodcaller("get", "durationSec", 0), requests),
+            strict=True,
+        )
+    )

@@ -264,7 +264,6 @@ class SheetValidator:
         rows = []
         every_row = bool(self._default_only_invalid or self._missing_required)
         if not (field_problems or file_problems or every_row):  # a clean sheet: rows at C speed
-            fresh = [[] for _ in range(count)]
             return list(
                 map(
                     ManifestRow,
@@ -272,21 +271,23 @@ class SheetValidator:
                     repeat(None),
                     files,
                     previous,
-                    fresh,
+                    repeat(None),
                     skips,
                     repeat(requests),
                     range(count),
                 )
             )
         for i, sheet_row in enumerate(sheet_rows):
-            problems = field_problems.get(i, [])
+            problems = field_problems.get(i)
             if every_row:
+                problems = problems or []
                 problems.extend(self._row_problems(sheet_row))
             if i in file_problems:
+                problems = problems or []
                 problems.extend(file_problems[i])
             skip = skips[i]
             if skip is not None:
-                problems = []  # never sent, so not checked: an unfinished row may be parked
+                problems = None  # never sent, so not checked: an unfinished row may be parked
             rows.append(
                 ManifestRow(sheet_row, None, files[i], previous[i], problems, skip, requests, i)
             )
@@ -350,9 +351,10 @@ class SheetValidator:
 
     def _files(
         self, sheet_rows: Sequence[int], cells: Any
-    ) -> tuple[list[dict[str, FileRef]], dict[int, list[Problem]]]:
+    ) -> tuple[list[dict[str, FileRef] | None], dict[int, list[Problem]]]:
+        """Each row's files (None: none) and the problems of its file cells."""
         count = len(sheet_rows)
-        files: list[dict[str, FileRef]] = [{} for _ in range(count)]
+        files: list[dict[str, FileRef] | None] = [None] * count
         problems: dict[int, list[Problem]] = {}
         if not self._file_columns and not self.defaults.files:
             return files, problems
@@ -381,18 +383,25 @@ class SheetValidator:
                         self._problem(sheet_rows[i], column, name, values[i], error)
                     )
                 elif ref is not None:
-                    files[i][key_field] = ref
+                    row_files = files[i]
+                    if row_files is None:
+                        row_files = files[i] = {}
+                    row_files[key_field] = ref
         if self.defaults.files:
             no_cell: set[str] = set()
-            for i, row_files in enumerate(files):
+            for i in range(count):
                 row_given = given.get(i, no_cell)
                 for key_field, ref in self.defaults.files.items():
                     if key_field not in row_given:
+                        row_files = files[i]
+                        if row_files is None:
+                            row_files = files[i] = {}
                         row_files[key_field] = ref
         for first, second in self._exclusive_pairs:
             for i, row_files in enumerate(files):
                 row_given = given.get(i, set())
-                both = [k for k in (first, second) if k in row_files or k in row_given]
+                in_row = row_files or {}
+                both = [k for k in (first, second) if k in in_row or k in row_given]
                 if len(both) == 2:
                     problems.setdefault(i, []).append(
                         self._exclusive(sheet_rows[i], first, second, row_given, cells, i)
@@ -425,9 +434,12 @@ class SheetValidator:
             ).format(a=a, b=b, first=first, second=second),
         )
 
-    def _previous(self, cells: Any, count: int) -> list[dict[str, str]]:
-        """hhbatch's own columns as an earlier run left them (what a rerun resumes from)."""
-        previous: list[dict[str, str]] = [{} for _ in range(count)]
+    def _previous(self, cells: Any, count: int) -> list[dict[str, str] | None]:
+        """hhbatch's own columns as an earlier run left them (what a rerun resumes from);
+        None for a row that has none (nearly every row of a sheet never run)."""
+        if not self._output_columns:
+            return [None] * count
+        previous: list[dict[str, str] | None] = [{} for _ in range(count)]
         for index, column in self._output_columns:
             if column.output is None:
                 continue
@@ -437,7 +449,7 @@ class SheetValidator:
             texts = {key: text for key, text in table.items() if text is not None}
             for i, key in enumerate(keys) if texts else ():
                 if key in texts:
-                    previous[i][name] = texts[key]
+                    previous[i][name] = texts[key]  # type: ignore[index]
         return previous
 
 
