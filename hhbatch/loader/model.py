@@ -82,16 +82,17 @@ class FileRef:
         return self.path is not None
 
 
-class RequestColumns:
-    """Every row's request, kept as the sheet's columns until a row's is read.
+class SheetColumns:
+    """Every row's request and files, kept as the sheet's columns until a row's are read.
 
     Why: a dict per row cost 0.2 s of CPU on 100,000 rows (issue #12.3), and ``hhbatch
     validate`` never reads one: :func:`hhbatch.loader.summary.summarize` counts whole columns
-    (:meth:`counted`). A row's dict is the one a row-by-row check made: its fields left to
-    right without the empty or wrong ones, then the hhbatch.yaml defaults it lacks.
+    (:meth:`counted`, :meth:`file_refs`). A row's dicts are the ones a row-by-row check made:
+    its fields left to right without the empty or wrong ones, then the hhbatch.yaml defaults it
+    lacks; its files left to right, without the empty or wrong cells.
     """
 
-    __slots__ = ("columns", "count", "defaults", "names")
+    __slots__ = ("columns", "count", "defaults", "file_columns", "names")
 
     def __init__(
         self,
@@ -99,6 +100,7 @@ class RequestColumns:
         names: list[str],
         columns: list[tuple[dict[Any, Any] | None, Sequence[Any]]],
         defaults: dict[str, Any],
+        file_columns: list[tuple[str, dict[Any, FileRef | None], Sequence[Any]]] | None = None,
     ) -> None:
         self.count = count  # rows, numbered 0 … count - 1 (``ManifestRow.at``)
         self.names = names  # the request fields of the sheet's columns, left to right
@@ -106,6 +108,9 @@ class RequestColumns:
         # the value None means the field is left out.
         self.columns = columns
         self.defaults = defaults
+        # Each file column: (key field, file by key (None: none), each row's key); None when
+        # the rows were given their files (hhbatch.yaml files, exclusive columns).
+        self.file_columns = file_columns
 
     def request(self, at: int) -> dict[str, Any]:
         """Row ``at``'s request (a new dict)."""
@@ -117,6 +122,41 @@ class RequestColumns:
         for name, value in self.defaults.items():
             request.setdefault(name, value)
         return request
+
+    def files(self, at: int) -> dict[str, FileRef]:
+        """Row ``at``'s files (a new dict)."""
+        files = {}
+        for key_field, ref_of, cells in self.file_columns or ():
+            ref = ref_of[cells[at]]
+            if ref is not None:
+                files[key_field] = ref
+        return files
+
+    def file_refs(self, rows: Sequence[int] | None = None) -> list[FileRef]:
+        """The distinct files of ``rows`` (each at most once; None: every row). Local files
+        come in the order of the rows' ``files`` (row by row, left to right), each at its
+        first row, as a summary counting them by kind meets them; storage keys in any order."""
+        keyed: list[FileRef] = []
+        local: list[tuple[int, list[Any], Sequence[Any], dict[Any, Any]]] = []
+        for column, (_, ref_of, cells) in enumerate(self.file_columns or ()):
+            picked = cells if rows is None else list(map(cells.__getitem__, rows))
+            distinct = [key for key in dict.fromkeys(picked) if ref_of[key] is not None]
+            keyed.extend(ref_of[key] for key in distinct if ref_of[key].key is not None)
+            files = [key for key in distinct if ref_of[key].key is None]
+            if files:
+                local.append((column, files, picked, ref_of))
+        if len(local) == 1:  # one column: its distinct cells are in the order of their rows
+            _, files, _, ref_of = local[0]
+            return [*keyed, *(ref_of[key] for key in files)]
+        found: list[tuple[int, int, FileRef]] = []  # (row, column, file)
+        for column, files, picked, ref_of in local:
+            first = dict.fromkeys(files, -1)
+            for position, key in enumerate(picked):
+                if first.get(key) == -1:
+                    first[key] = position
+            found.extend((first[key], column, ref_of[key]) for key in files)
+        found.sort(key=lambda item: item[:2])
+        return [*keyed, *(ref for _, _, ref in found)]
 
     def counted(
         self, fields: Sequence[tuple[str, Any]], rows: Sequence[int] | None = None
@@ -175,7 +215,7 @@ class ManifestRow:
         previous: dict[str, str] | None = None,
         problems: list[Problem] | None = None,
         skip: str | None = None,
-        source: RequestColumns | None = None,
+        source: SheetColumns | None = None,
         at: int = 0,
     ) -> None:
         self.sheet_row = sheet_row  # 1-based row number as Excel shows it
@@ -199,14 +239,16 @@ class ManifestRow:
 
     @request.setter
     def request(self, value: dict[str, Any]) -> None:
+        _ = self.files  # made from the columns before they are let go
         self._request = value
         self.source = None  # the columns no longer tell this row's request
 
     @property
     def files(self) -> dict[str, FileRef]:
-        if self._files is None:
-            self._files = {}
-        return self._files
+        files = self._files
+        if files is None:
+            files = self._files = self.source.files(self.at) if self.source else {}
+        return files
 
     @files.setter
     def files(self, value: dict[str, FileRef]) -> None:

@@ -66,13 +66,14 @@ def blank_values(values: Iterable[Any]) -> set[Any]:
     """
     if not isinstance(values, Collection):
         values = list(values)
-    if _plain_filled_text(values):
+    if plain_filled_text(values):
         return set()
     return {v for v in values if (v.__class__ is not str or not v[:1].isalnum()) and is_blank(v)}
 
 
-def _plain_filled_text(values: Collection[Any]) -> bool:
-    """Every value is ASCII text with something left after trimming."""
+def plain_filled_text(values: Collection[Any]) -> bool:
+    """Every value is ASCII text with something left after trimming (at C speed): text that
+    :func:`clean_text` only trims and no cell of which is blank."""
     return (
         set(map(type, values)) == {str}
         and all(map(str.isascii, values))

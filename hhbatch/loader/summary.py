@@ -12,7 +12,7 @@ from operator import attrgetter, methodcaller
 from typing import Any
 
 from hhbatch import spec
-from hhbatch.loader.model import Manifest, ManifestRow
+from hhbatch.loader.model import FileRef, Manifest, ManifestRow
 
 
 @dataclass
@@ -74,10 +74,7 @@ def summarize(manifest: Manifest) -> Summary:
     uploads: dict[str, int] = {}
     upload_kinds: dict[str, int] = {}
     keys: set[str] = set()
-    # (the rows' own slots: asking each row for .files would make 100,000 empty dicts)
-    for ref in [
-        ref for refs in map(attrgetter("_files"), valid_rows) if refs for ref in refs.values()
-    ]:
+    for ref in _file_refs(valid_rows):
         if ref.key is not None:
             keys.add(ref.key)
         elif ref.sha256 is not None and ref.sha256 not in uploads:
@@ -118,3 +115,17 @@ def _videos(rows: list[ManifestRow], default_resolution: str) -> Counter[tuple[A
             strict=True,
         )
     )
+
+
+def _file_refs(rows: list[ManifestRow]) -> list[FileRef]:
+    """The rows' files, each distinct one at least once, in row order (see
+    :meth:`SheetColumns.file_refs`): from the loader's columns when the rows of one sheet
+    keep their files there, without a dict per row."""
+    sources = set(map(attrgetter("source"), rows))
+    source = sources.pop() if len(sources) == 1 else None
+    if source is not None and source.file_columns is not None:
+        every = len(rows) == source.count
+        return source.file_refs(None if every else list(map(attrgetter("at"), rows)))
+    if source is not None:  # the loader gave each row its files (None: none)
+        return [ref for refs in map(attrgetter("_files"), rows) if refs for ref in refs.values()]
+    return [ref for row in rows for ref in row.files.values()]

@@ -21,12 +21,13 @@ from hhbatch.columns import skip_marker, status_from_sheet
 from hhbatch.i18n import _, current_language
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, chinese_header, english_header
-from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem, RequestColumns
+from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem, SheetColumns
 from hhbatch.loader.normalize import (
     cell_text,
     display,
     is_blank,
     normalize_field,
+    plain_filled_text,
 )
 from hhbatch.output.cells import FORMULA_TRIGGERS, utc_text
 
@@ -239,9 +240,14 @@ class SheetValidator:
             judge = partial(self._verdict, name)
             names.append(name)
             if name in _UNIQUE_FIELDS:
-                verdicts = self._text_verdicts(name, values)
-                value_columns.append((None, [verdict[0] for verdict in verdicts]))
-                bad = [(i, v[1]) for i, v in enumerate(verdicts) if v[1] is not None]
+                texts = self._plain_texts(name, values)
+                if texts is not None:  # every cell fine: nothing per cell at all
+                    value_columns.append((None, texts))
+                    bad = []
+                else:
+                    verdicts = self._text_verdicts(name, values)
+                    value_columns.append((None, [verdict[0] for verdict in verdicts]))
+                    bad = [(i, v[1]) for i, v in enumerate(verdicts) if v[1] is not None]
             else:  # the common case: every lookup at C speed, Python only for the bad cells
                 table, keys = _judged(values, judge)
                 value_of = {key: verdict[0] for key, verdict in table.items()}
@@ -257,8 +263,14 @@ class SheetValidator:
                     problem = self._problem(sheet_rows[i], column, name, values[i], message)
                 field_problems.setdefault(i, []).append(problem)
 
-        requests = RequestColumns(count, names, value_columns, self.defaults.request)
-        files, file_problems = self._files(sheet_rows, cells)
+        files, file_problems, file_columns = self._files(sheet_rows, cells)
+        source = SheetColumns(
+            count,
+            names,
+            value_columns,
+            self.defaults.request,
+            None if files is not None else file_columns,
+        )
         previous = self._previous(cells, count)
         skips = self._skips(cells, count)
         rows = []
@@ -269,11 +281,11 @@ class SheetValidator:
                     ManifestRow,
                     sheet_rows,
                     repeat(None),
-                    files,
+                    repeat(None) if files is None else files,
                     previous,
                     repeat(None),
                     skips,
-                    repeat(requests),
+                    repeat(source),
                     range(count),
                 )
             )
@@ -289,7 +301,16 @@ class SheetValidator:
             if skip is not None:
                 problems = None  # never sent, so not checked: an unfinished row may be parked
             rows.append(
-                ManifestRow(sheet_row, None, files[i], previous[i], problems, skip, requests, i)
+                ManifestRow(
+                    sheet_row,
+                    None,
+                    None if files is None else files[i],
+                    previous[i],
+                    problems,
+                    skip,
+                    source,
+                    i,
+                )
             )
         return rows
 
@@ -299,6 +320,15 @@ class SheetValidator:
             return [None] * count
         table, keys = _judged(cells(self._skip_index), _skip_text)
         return list(map(table.__getitem__, keys))
+
+    @staticmethod
+    def _plain_texts(name: str, values: Sequence[Any]) -> list[str] | None:
+        """A text column's values when every cell is plain ASCII text the API accepts once
+        trimmed (what :meth:`_verdict` would give each), settled at C speed; else None."""
+        if not plain_filled_text(values):
+            return None
+        texts = list(map(str.strip, values))
+        return texts if spec.texts_acceptable(name, texts) else None
 
     def _text_verdicts(self, name: str, values: Sequence[Any]) -> list[tuple[Any, Any]]:
         """:meth:`_verdict` of every cell of a text field whose cells hardly repeat (prompts).
@@ -351,16 +381,40 @@ class SheetValidator:
 
     def _files(
         self, sheet_rows: Sequence[int], cells: Any
-    ) -> tuple[list[dict[str, FileRef] | None], dict[int, list[Problem]]]:
-        """Each row's files (None: none) and the problems of its file cells."""
+    ) -> tuple[
+        list[dict[str, FileRef] | None] | None,
+        dict[int, list[Problem]],
+        list[tuple[str, dict[Any, FileRef | None], Sequence[Any]]],
+    ]:
+        """(each row's files, None: none; the problems of its file cells; the file columns).
+
+        Unless hhbatch.yaml gives files or two file columns are exclusive (then each row's
+        filled cells matter), the rows' files are not made here (None) but read from the
+        columns when asked for (see :class:`SheetColumns`): no dict per row, nothing per row
+        at all for the cells without a problem."""
         count = len(sheet_rows)
-        files: list[dict[str, FileRef] | None] = [None] * count
         problems: dict[int, list[Problem]] = {}
-        if not self._file_columns and not self.defaults.files:
-            return files, problems
+        columns: list[tuple[str, dict[Any, FileRef | None], Sequence[Any]]] = []
+        if not self.defaults.files and not self._exclusive_pairs:
+            for index, column in self._file_columns:
+                name = column.field or ""
+                values = cells(index)
+                table, keys = _judged(
+                    values, partial(self._file_verdict, name), partial(self._plain_keys, name)
+                )
+                wrong = {key: verdict[2] for key, verdict in table.items() if verdict[2]}
+                for i in [i for i, key in enumerate(keys) if key in wrong] if wrong else ():
+                    error = wrong[keys[i]]
+                    if error is _BAD_DEFAULT:
+                        problem = self._bad_default(sheet_rows[i], column, name)
+                    else:
+                        problem = self._problem(sheet_rows[i], column, name, values[i], error)
+                    problems.setdefault(i, []).append(problem)
+                ref_of = {key: None if v[2] else v[1] for key, v in table.items()}
+                columns.append((spec.FILE_COLUMNS[name], ref_of, keys))
+            return None, problems, columns
+        files: list[dict[str, FileRef] | None] = [None] * count
         given: dict[int, set[str]] = {}  # row → key fields whose cell is filled
-        # (only defaults and exclusive pairs need to know: 30,000 sets are not free)
-        track = bool(self.defaults.files or self._exclusive_pairs)
         for index, column in self._file_columns:
             name = column.field or ""
             key_field = spec.FILE_COLUMNS[name]
@@ -372,7 +426,7 @@ class SheetValidator:
             filled = [i for i, key in enumerate(keys) if key in notable] if notable else []
             for i in filled:
                 cell_given, ref, error = notable[keys[i]]
-                if cell_given and track:
+                if cell_given:
                     given.setdefault(i, set()).add(key_field)
                 if error is _BAD_DEFAULT:
                     problems.setdefault(i, []).append(
@@ -406,7 +460,7 @@ class SheetValidator:
                     problems.setdefault(i, []).append(
                         self._exclusive(sheet_rows[i], first, second, row_given, cells, i)
                     )
-        return files, problems
+        return files, problems, columns
 
     def _exclusive(
         self, sheet_row: int, first: str, second: str, given: set[str], cells: Any, i: int
