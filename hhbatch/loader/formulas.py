@@ -49,7 +49,7 @@ def uncached_formulas(path: Path, sheet_name: str, limit: int = 6) -> list[str]:
                 return []
             with archive.open(part) as stream:
                 return _cells_without_value(stream, limit)
-    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+    except (KeyError, OSError, zlib.error, zipfile.BadZipFile, ElementTree.ParseError):
         return []
 
 
