@@ -22,7 +22,13 @@ from hhbatch.i18n import _, translate_data
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import HeaderMatcher, english_header, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
-from hhbatch.loader.normalize import blank_values, cell_text, is_blank, normalize_field
+from hhbatch.loader.normalize import (
+    blank_values,
+    cell_text,
+    is_blank,
+    normalize_field,
+    plain_filled_text,
+)
 from hhbatch.loader.readers import RawSheet, read_sheet
 from hhbatch.loader.validate import Defaults, SheetValidator, column_letter, field_message
 
@@ -197,7 +203,13 @@ def _validate_rows(
 
 
 def _blank_cells(cells: Sequence[Any]) -> list[int]:
-    """Positions of the blank cells of one column (each distinct cell judged once)."""
+    """Positions of the blank cells of one column (each distinct cell judged once).
+
+    A column of plain text filled in every row (prompts) is recognised first, in row order:
+    its cells lie in memory in that order, and walking 100,000 of them in a set's order cost
+    five times as much (0.1 s)."""
+    if plain_filled_text(cells):
+        return []
     blank = blank_values(set(cells))
     if not blank:
         return []

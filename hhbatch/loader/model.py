@@ -140,7 +140,9 @@ class SheetColumns:
         local: list[tuple[int, list[Any], Sequence[Any], dict[Any, Any]]] = []
         for column, (_, ref_of, cells) in enumerate(self.file_columns or ()):
             picked = cells if rows is None else list(map(cells.__getitem__, rows))
-            distinct = [key for key in dict.fromkeys(picked) if ref_of[key] is not None]
+            # every row: the column's distinct cells are ref_of's keys, in the order of rows
+            seen = ref_of if rows is None else dict.fromkeys(picked)
+            distinct = [key for key in seen if ref_of[key] is not None]
             keyed.extend(ref_of[key] for key in distinct if ref_of[key].key is not None)
             files = [key for key in distinct if ref_of[key].key is None]
             if files:
