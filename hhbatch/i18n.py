@@ -16,7 +16,6 @@ put them in another order.
 
 from __future__ import annotations
 
-import ast
 import gettext
 import io
 import locale
@@ -24,7 +23,6 @@ import os
 import struct
 import sys
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 
 DOMAIN = "hhbatch"
@@ -134,6 +132,8 @@ def po_path(language: str, root: Path | None = None) -> Path:
 
 def catalog_bytes(language: str) -> bytes:
     """The compiled catalog shipped in the package (``.mo``)."""
+    from importlib import resources  # not at import: it brings tempfile, shutil, random …
+
     path = resources.files("hhbatch").joinpath("locale", language, "LC_MESSAGES", f"{DOMAIN}.mo")
     return path.read_bytes()
 
@@ -141,6 +141,8 @@ def catalog_bytes(language: str) -> bytes:
 def parse_po(text: str) -> dict[str, str]:
     """msgid → msgstr of a ``.po`` file (plural forms keyed ``singular\\0plural`` with the forms
     joined by ``\\0``, as in a ``.mo``). Fuzzy entries are skipped, like msgfmt does."""
+    import ast  # only the catalog tools need it, not every start
+
     messages: dict[str, str] = {}
     entry: dict[str, list[str]] = {}
     key: str | None = None
@@ -218,6 +220,8 @@ def extract_messages(root: Path | None = None) -> dict[str, list[str]]:
     ``_(NAME)`` with a module-level string constant ``NAME = "..."`` counts as that string;
     anything else that is not a literal is reported under the key ``""`` so a test can refuse it.
     """
+    import ast
+
     root = root or Path(__file__).resolve().parent
     found: dict[str, list[str]] = {}
     for path in sorted(root.rglob("*.py")):

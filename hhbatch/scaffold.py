@@ -8,7 +8,6 @@ test keeps them equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from hhbatch.config import CONFIG_FILENAME
@@ -36,6 +35,8 @@ class InitResult:
 
 def template_bytes(name: str) -> bytes:
     """A packaged template file, wherever the package is installed (zip, wheel, checkout)."""
+    from importlib import resources  # here: every command's start imports this module
+
     return resources.files("hhbatch").joinpath("data", name).read_bytes()
 
 

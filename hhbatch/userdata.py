@@ -12,7 +12,6 @@ fingerprint tells two accounts apart but cannot be turned back into the key.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -33,6 +32,8 @@ def home() -> Path:
 
 def key_fingerprint(api_key: str) -> str:
     """A short, stable, one-way tag for an API key (16 hex digits of a salted SHA-256)."""
+    import hashlib  # here: every command's start imports this module
+
     return hashlib.sha256(_FINGERPRINT_SALT + api_key.strip().encode("utf-8")).hexdigest()[:16]
 
 

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hhbatch import caps
-from hhbatch import plan as p
 from hhbatch.i18n import _
-from hhbatch.plan import Plan, RowPlan, UploadNeed
 
 if TYPE_CHECKING:  # the run's machinery loads with the run, not with `hhbatch validate`
+    from hhbatch.plan import Plan, RowPlan, UploadNeed
     from hhbatch.workflow import RunReport
 
 ROWS_SHOWN = 8  # sheet rows listed by number before "(+N more)"
@@ -76,6 +74,10 @@ def rows_spec(rows: list[int]) -> str:
 
 
 def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
+    # (not at import: a plan brings the journal, sqlite3 … which `hhbatch validate` never needs)
+    from hhbatch import caps
+    from hhbatch import plan as p
+
     counts = plan.counts()
     seconds = plan.seconds_by_resolution()
     secs = _(", ").join(
@@ -131,6 +133,8 @@ def plan_lines(plan: Plan, manifest_path: Path, sheet_name: str) -> list[str]:
 
 
 def invalid_lines(plan: Plan, limit: int = 50) -> list[str]:
+    from hhbatch import plan as p
+
     messages = []
     for rp in plan.by_action(p.INVALID):
         messages.extend(problem.message for problem in rp.row.problems if problem.is_error)
@@ -320,6 +324,7 @@ def write_error_line(report: RunReport, manifest: Path) -> str:
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The plan as JSON: a count for every action (``submit``: videos to create) and uploads."""
+    from hhbatch import plan as p
     from hhbatch.cli.jsonout import camel_keys
 
     counts = {action: 0 for action in p.ACTIONS}
@@ -356,6 +361,7 @@ def run_document(
     exit_code: int | None = None,
 ) -> dict[str, Any]:
     """What ``run --json`` and ``status --json`` print: counts, rows, plan, what next."""
+    from hhbatch import caps
     from hhbatch.cli.jsonout import camel_keys
 
     data: dict[str, Any] = {
@@ -430,6 +436,8 @@ class TqdmProgress:
         finish, so there is one bar, counting those, and no upload or submit bar."""
         from tqdm import tqdm
 
+        from hhbatch.plan import WAIT
+
         enabled = sys.stderr.isatty() if enabled is None else enabled
         self._lock = threading.Lock()
         self._clock = clock
@@ -443,7 +451,7 @@ class TqdmProgress:
         # The latest status of each video still generating: shown, including ones the API page
         # does not list (they count as in progress).
         self._generating: dict[str, str] = {}
-        in_flight = self._to_submit + len(plan.by_action(p.WAIT))
+        in_flight = self._to_submit + len(plan.by_action(WAIT))
         common = {"file": sys.stderr, "disable": not enabled, "leave": True, "dynamic_ncols": True}
         self._upload_bar = None
         self._submit_bar = None

@@ -7,6 +7,7 @@ The verdicts and the figures come from :mod:`hhbatch.loader` (``load_manifest`` 
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import textwrap
 import unicodedata
@@ -37,7 +38,14 @@ _HELP_WIDTH = 96
 
 
 _WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_TOKENS = re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
+
+
+@functools.cache
+def _tokens() -> re.Pattern[str]:
+    """Compiled when Chinese help is wrapped, not at every start (5 ms: the ranges are wide)."""
+    return re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
+
+
 _NO_LINE_START = "，。、；：！？）」』”"  # Chinese punctuation never begins a line
 
 
@@ -48,7 +56,7 @@ def wrap(text: str, width: int = _HELP_WIDTH, first: str = "", rest: str = "") -
         return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest)
     lines: list[str] = []
     line, used = first, len(first)
-    for token in _TOKENS.findall(text):  # a CJK character, a word, or a run of spaces
+    for token in _tokens().findall(text):  # a CJK character, a word, or a run of spaces
         size = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in token)
         if used + size > width and token[0] not in _NO_LINE_START and line.strip():
             lines.append(line.rstrip())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import zip_longest
+from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,13 @@ from hhbatch.i18n import _, translate_data
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import HeaderMatcher, english_header, is_chinese
 from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, Problem
-from hhbatch.loader.normalize import blank_values, cell_text, is_blank, normalize_field
+from hhbatch.loader.normalize import (
+    blank_values,
+    cell_text,
+    is_blank,
+    normalize_field,
+    plain_filled_text,
+)
 from hhbatch.loader.readers import RawSheet, read_sheet
 from hhbatch.loader.validate import Defaults, SheetValidator, column_letter, field_message
 
@@ -130,7 +136,7 @@ def _validate_rows(
 ) -> tuple[list[ManifestRow], list[Problem]]:
     """Every non-empty row below the header, validated; plus warnings about unnamed columns.
 
-    The grid is turned into columns first (``zip`` at C speed): the blank rows, the unnamed
+    The grid is turned into columns first (at C speed): the blank rows, the unnamed
     columns and every verdict are then decided per column (see :class:`SheetValidator`).
     """
     data = raw.rows[header_index + 1 :]
@@ -140,7 +146,16 @@ def _validate_rows(
     # grid[j] = sheet column j + 1 (calamine's rows are all as wide; a CSV's short rows are
     # padded with None)
     widths = set(map(len, data))
-    grid = list(zip(*data, strict=True) if len(widths) == 1 else zip_longest(*data))
+    grid: list[Sequence[Any]]
+    if len(widths) == 1:
+        # The cells in sheet order, then every width-th one: both steps walk memory in order,
+        # twice as fast as zip(*data), which visits each of 100,000 rows once per column.
+        flat = list(chain.from_iterable(data))
+        step = widths.pop()
+        grid = [flat[j::step] for j in range(step)]
+        del flat
+    else:
+        grid = list(zip_longest(*data))
     # A row is skipped when every cell under a header is blank (cells beyond are only warned
     # of); the first column without a blank cell settles it for every row.
     skipped: set[int] | None = None
@@ -187,15 +202,21 @@ def _validate_rows(
     return rows, warnings
 
 
-def _blank_cells(cells: tuple[Any, ...]) -> list[int]:
-    """Positions of the blank cells of one column (each distinct cell judged once)."""
+def _blank_cells(cells: Sequence[Any]) -> list[int]:
+    """Positions of the blank cells of one column (each distinct cell judged once).
+
+    A column of plain text filled in every row (prompts) is recognised first, in row order:
+    its cells lie in memory in that order, and walking 100,000 of them in a set's order cost
+    five times as much (0.1 s)."""
+    if plain_filled_text(cells):
+        return []
     blank = blank_values(set(cells))
     if not blank:
         return []
     return [i for i, v in enumerate(cells) if v in blank]
 
 
-def _first_filled(cells: tuple[Any, ...]) -> int | None:
+def _first_filled(cells: Sequence[Any]) -> int | None:
     """The first position of a non-blank cell, or None."""
     blank = blank_values(set(cells))
     return next((i for i, v in enumerate(cells) if v not in blank), None)

@@ -7,7 +7,10 @@ frame would leak pandas into every one of them.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -79,26 +82,214 @@ class FileRef:
         return self.path is not None
 
 
-@dataclass
-class ManifestRow:
-    """One video: the request it becomes, the files it needs, and what is wrong with it."""
+class SheetColumns:
+    """Every row's request and files, kept as the sheet's columns until a row's are read.
 
-    sheet_row: int  # 1-based row number as Excel shows it
-    request: dict[str, Any]
-    files: dict[str, FileRef] = field(default_factory=dict)
-    previous: dict[str, str] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    # The text of the row's Skip / 跳过 cell when it keeps the row out of every run (the
-    # template's example rows say "example"); such a row is not checked and never planned.
-    skip: str | None = None
+    Why: a dict per row cost 0.2 s of CPU on 100,000 rows (issue #12.3), and ``hhbatch
+    validate`` never reads one: :func:`hhbatch.loader.summary.summarize` counts whole columns
+    (:meth:`counted`, :meth:`file_refs`). A row's dicts are the ones a row-by-row check made:
+    its fields left to right without the empty or wrong ones, then the hhbatch.yaml defaults it
+    lacks; its files left to right, without the empty or wrong cells.
+    """
+
+    __slots__ = ("columns", "count", "defaults", "file_columns", "names")
+
+    def __init__(
+        self,
+        count: int,
+        names: list[str],
+        columns: list[tuple[dict[Any, Any] | None, Sequence[Any]]],
+        defaults: dict[str, Any],
+        file_columns: list[tuple[str, dict[Any, FileRef | None], Sequence[Any]]] | None = None,
+    ) -> None:
+        self.count = count  # rows, numbered 0 … count - 1 (``ManifestRow.at``)
+        self.names = names  # the request fields of the sheet's columns, left to right
+        # Each field's column: (value by key, each row's key) or (None, each row's value);
+        # the value None means the field is left out.
+        self.columns = columns
+        self.defaults = defaults
+        # Each file column: (key field, file by key (None: none), each row's key); None when
+        # the rows were given their files (hhbatch.yaml files, exclusive columns).
+        self.file_columns = file_columns
+
+    def request(self, at: int) -> dict[str, Any]:
+        """Row ``at``'s request (a new dict)."""
+        request = {}
+        for name, (value_of, cells) in zip(self.names, self.columns, strict=True):
+            value = cells[at] if value_of is None else value_of[cells[at]]
+            if value is not None:
+                request[name] = value
+        for name, value in self.defaults.items():
+            request.setdefault(name, value)
+        return request
+
+    def files(self, at: int) -> dict[str, FileRef]:
+        """Row ``at``'s files (a new dict)."""
+        files = {}
+        for key_field, ref_of, cells in self.file_columns or ():
+            ref = ref_of[cells[at]]
+            if ref is not None:
+                files[key_field] = ref
+        return files
+
+    def file_refs(self, rows: Sequence[int] | None = None) -> list[FileRef]:
+        """The distinct files of ``rows`` (each at most once; None: every row). Local files
+        come in the order of the rows' ``files`` (row by row, left to right), each at its
+        first row, as a summary counting them by kind meets them; storage keys in any order."""
+        keyed: list[FileRef] = []
+        local: list[tuple[int, list[Any], Sequence[Any], dict[Any, Any]]] = []
+        for column, (_, ref_of, cells) in enumerate(self.file_columns or ()):
+            picked = cells if rows is None else list(map(cells.__getitem__, rows))
+            # every row: the column's distinct cells are ref_of's keys, in the order of rows
+            seen = ref_of if rows is None else dict.fromkeys(picked)
+            distinct = [key for key in seen if ref_of[key] is not None]
+            keyed.extend(ref_of[key] for key in distinct if ref_of[key].key is not None)
+            files = [key for key in distinct if ref_of[key].key is None]
+            if files:
+                local.append((column, files, picked, ref_of))
+        if len(local) == 1:  # one column: its distinct cells are in the order of their rows
+            _, files, _, ref_of = local[0]
+            return [*keyed, *(ref_of[key] for key in files)]
+        found: list[tuple[int, int, FileRef]] = []  # (row, column, file)
+        for column, files, picked, ref_of in local:
+            first = dict.fromkeys(files, -1)
+            for position, key in enumerate(picked):
+                if first.get(key) == -1:
+                    first[key] = position
+            found.extend((first[key], column, ref_of[key]) for key in files)
+        found.sort(key=lambda item: item[:2])
+        return [*keyed, *(ref for _, _, ref in found)]
+
+    def counted(
+        self, fields: Sequence[tuple[str, Any]], rows: Sequence[int] | None = None
+    ) -> Counter[tuple[Any, ...]]:
+        """How many rows (``rows``, each at most once; None: every row) ask for each
+        combination of ``request.get(name, default)`` for the ``(name, default)`` in
+        ``fields``: counted over the cells' keys at C speed, without a dict per row."""
+        size = self.count if rows is None else len(rows)
+        columns: list[Iterable[Any]] = []
+        resolvers: list[tuple[dict[Any, Any] | None, Any]] = []
+        for name, default in fields:
+            fallback = self.defaults.get(name, default)
+            if name in self.names:
+                value_of, cells = self.columns[self.names.index(name)]
+                columns.append(cells if rows is None else map(cells.__getitem__, rows))
+            else:
+                value_of, cells = None, ()
+                columns.append(repeat(None, size))
+            resolvers.append((value_of, fallback))
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for keys, count in Counter(zip(*columns, strict=True)).items():
+            combination = []
+            for key, (value_of, fallback) in zip(keys, resolvers, strict=True):
+                value = key if value_of is None else value_of[key]
+                combination.append(fallback if value is None else value)
+            counts[tuple(combination)] += count
+        return counts
+
+
+class ManifestRow:
+    """One video: the request it becomes, the files it needs, and what is wrong with it.
+
+    Why a class with slots and not a dataclass: a sheet has up to 100,000 of them, and
+    ``hhbatch validate`` paid for each one's dicts and lists, nearly all empty (issue #12.3).
+    So the loader makes each ``request`` only when it is first read (``source.request(at)``,
+    from the sheet's columns), and an empty ``files``, ``previous`` or ``problems`` only when
+    it is first read. Whoever reads a row sees plain dicts and lists either way.
+    """
+
+    __slots__ = (
+        "_files",
+        "_previous",
+        "_problems",
+        "_request",
+        "at",
+        "sheet_row",
+        "skip",
+        "source",
+    )
+
+    def __init__(
+        self,
+        sheet_row: int,
+        request: dict[str, Any] | None,
+        files: dict[str, FileRef] | None = None,
+        previous: dict[str, str] | None = None,
+        problems: list[Problem] | None = None,
+        skip: str | None = None,
+        source: SheetColumns | None = None,
+        at: int = 0,
+    ) -> None:
+        self.sheet_row = sheet_row  # 1-based row number as Excel shows it
+        self._request = request
+        self._files = files
+        self._previous = previous  # hhbatch's own columns as an earlier run left them
+        self._problems = problems
+        # The text of the row's Skip / 跳过 cell when it keeps the row out of every run (the
+        # template's example rows say "example"); such a row is not checked and never planned.
+        self.skip = skip
+        # Where the request is made from when ``request`` is None (the loader's columns).
+        self.source = source
+        self.at = at
+
+    @property
+    def request(self) -> dict[str, Any]:
+        request = self._request
+        if request is None:
+            request = self._request = self.source.request(self.at) if self.source else {}
+        return request
+
+    @request.setter
+    def request(self, value: dict[str, Any]) -> None:
+        _ = self.files  # made from the columns before they are let go
+        self._request = value
+        self.source = None  # the columns no longer tell this row's request
+
+    @property
+    def files(self) -> dict[str, FileRef]:
+        files = self._files
+        if files is None:
+            files = self._files = self.source.files(self.at) if self.source else {}
+        return files
+
+    @files.setter
+    def files(self, value: dict[str, FileRef]) -> None:
+        self._files = value
+
+    @property
+    def previous(self) -> dict[str, str]:
+        if self._previous is None:
+            self._previous = {}
+        return self._previous
+
+    @previous.setter
+    def previous(self, value: dict[str, str]) -> None:
+        self._previous = value
+
+    @property
+    def problems(self) -> list[Problem]:
+        if self._problems is None:
+            self._problems = []
+        return self._problems
+
+    @problems.setter
+    def problems(self, value: list[Problem]) -> None:
+        self._problems = value
 
     @property
     def valid(self) -> bool:
-        return not self.problems or not any(p.is_error for p in self.problems)
+        return not self._problems or not any(p.is_error for p in self._problems)
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
+        return [p for p in self._problems or () if p.is_error]
+
+    def __repr__(self) -> str:
+        return (
+            f"ManifestRow(sheet_row={self.sheet_row!r}, request={self.request!r}, "
+            f"files={self.files!r}, previous={self.previous!r}, problems={self.problems!r}, "
+            f"skip={self.skip!r})"
+        )
 
 
 @dataclass
@@ -123,21 +314,21 @@ class Manifest:
     def valid(self) -> bool:
         """True when nothing stops the whole batch: no manifest-level error and no bad row."""
         return not any(p.is_error for p in self.problems) and all(
-            r.valid for r in self.rows if r.problems
+            r.valid for r in self.rows if r._problems
         )
 
     @property
     def valid_rows(self) -> list[ManifestRow]:
         if any(p.is_error for p in self.problems):
             return []
-        return [r for r in self.rows if not r.problems or r.valid]
+        return [r for r in self.rows if r.valid]
 
     def all_problems(self) -> list[Problem]:
         """Manifest-level problems first, then every row's, in sheet order."""
         out = list(self.problems)
         for row in self.rows:
-            if row.problems:
-                out.extend(row.problems)
+            if row._problems:  # (not row.problems: that would make an empty list per row)
+                out.extend(row._problems)
         return out
 
     def column_for_field(self, name: str) -> Column | None:

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from hhbatch import spec
@@ -60,9 +60,20 @@ def blank_values(values: Iterable[Any]) -> set[Any]:
     """The blank ones among ``values`` (distinct cells of a column): :func:`is_blank` in bulk.
 
     Text that starts with a letter or digit cannot be blank, which settles nearly every cell
-    without a call; only the rest are asked of :func:`is_blank`.
+    without a call; only the rest are asked of :func:`is_blank` (a column of plain text filled
+    in every row is better told by :func:`plain_filled_text` on the column itself).
     """
     return {v for v in values if (v.__class__ is not str or not v[:1].isalnum()) and is_blank(v)}
+
+
+def plain_filled_text(values: Collection[Any]) -> bool:
+    """Every value is ASCII text with something left after trimming (at C speed): text that
+    :func:`clean_text` only trims and no cell of which is blank."""
+    return (
+        set(map(type, values)) == {str}
+        and all(map(str.isascii, values))
+        and all(map(str.strip, values))
+    )
 
 
 def display(value: Any, limit: int = 60) -> str:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import attrgetter, methodcaller
 from typing import Any
 
 from hhbatch import spec
-from hhbatch.loader.model import Manifest
+from hhbatch.loader.model import FileRef, Manifest, ManifestRow
 
 
 @dataclass
@@ -64,21 +63,18 @@ def summarize(manifest: Manifest) -> Summary:
     """
     problems = manifest.all_problems()
     # A row without problems is valid without asking; skipped rows are never submitted.
-    valid_rows = [r for r in manifest.rows if (not r.problems or r.valid) and not r.skip]
+    valid_rows = [r for r in manifest.rows if r.valid and not r.skip]
     skipped = sum(map(bool, map(attrgetter("skip"), manifest.rows)))
     default_resolution = spec.CREATE_FIELDS["resolution"].default
-    requests = list(map(attrgetter("request"), valid_rows))
-    resolutions = list(map(methodcaller("get", "resolution", default_resolution), requests))
-    durations = list(map(int, map(methodcaller("get", "durationSec", 0), requests)))
     videos: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
-    videos.update(Counter(resolutions))
     seconds: dict[str, int] = {r: 0 for r in spec.RESOLUTIONS}
-    for resolution in videos:
-        seconds[resolution] = sum(compress(durations, map(resolution.__eq__, resolutions)))
+    for (resolution, duration), count in _videos(valid_rows, default_resolution).items():
+        videos[resolution] = videos.get(resolution, 0) + count
+        seconds[resolution] = seconds.get(resolution, 0) + int(duration) * count
     uploads: dict[str, int] = {}
     upload_kinds: dict[str, int] = {}
     keys: set[str] = set()
-    for ref in [ref for r in valid_rows if r.files for ref in r.files.values()]:
+    for ref in _file_refs(valid_rows):
         if ref.key is not None:
             keys.add(ref.key)
         elif ref.sha256 is not None and ref.sha256 not in uploads:
@@ -98,3 +94,38 @@ def summarize(manifest: Manifest) -> Summary:
         storage_keys_reused=len(keys),
         rows_skipped=skipped,
     )
+
+
+def _videos(rows: list[ManifestRow], default_resolution: str) -> Counter[tuple[Any, Any]]:
+    """How many rows ask for each (resolution, durationSec): read from the loader's columns
+    when every row's request still lives there (the rows of one sheet, as loaded), without a
+    dict per row."""
+    sources = set(map(attrgetter("source"), rows))
+    source = sources.pop() if len(sources) == 1 else None
+    fields = (("resolution", default_resolution), ("durationSec", 0))
+    if source is not None:
+        # The loader numbers a sheet's rows 0 … count - 1, each once: all of them, or some.
+        every = len(rows) == source.count
+        return source.counted(fields, None if every else list(map(attrgetter("at"), rows)))
+    requests = list(map(attrgetter("request"), rows))
+    return Counter(
+        zip(
+            map(methodcaller("get", "resolution", default_resolution), requests),
+            map(methodcaller("get", "durationSec", 0), requests),
+            strict=True,
+        )
+    )
+
+
+def _file_refs(rows: list[ManifestRow]) -> list[FileRef]:
+    """The rows' files, each distinct one at least once, in row order (see
+    :meth:`SheetColumns.file_refs`): from the loader's columns when the rows of one sheet
+    keep their files there, without a dict per row."""
+    sources = set(map(attrgetter("source"), rows))
+    source = sources.pop() if len(sources) == 1 else None
+    if source is not None and source.file_columns is not None:
+        every = len(rows) == source.count
+        return source.file_refs(None if every else list(map(attrgetter("at"), rows)))
+    if source is not None:  # the loader gave each row its files (None: none)
+        return [ref for refs in map(attrgetter("_files"), rows) if refs for ref in refs.values()]
+    return [ref for row in rows for ref in row.files.values()]

@@ -21,12 +21,13 @@ from hhbatch.columns import skip_marker, status_from_sheet
 from hhbatch.i18n import _, current_language
 from hhbatch.loader.files import FileChecker
 from hhbatch.loader.headers import KEY_TO_FILE_COLUMN, chinese_header, english_header
-from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem
+from hhbatch.loader.model import ERROR, Column, FileRef, ManifestRow, Problem, SheetColumns
 from hhbatch.loader.normalize import (
     cell_text,
     display,
     is_blank,
     normalize_field,
+    plain_filled_text,
 )
 from hhbatch.output.cells import FORMULA_TRIGGERS, utc_text
 
@@ -102,15 +103,27 @@ def _keys(values: Sequence[Any], distinct: Iterable[Any]) -> Sequence[Any]:
 
 
 def _judged(
-    values: Sequence[Any], judge: Callable[[Any], Any]
+    values: Sequence[Any],
+    judge: Callable[[Any], Any],
+    settle: Callable[[Iterable[Any]], dict[Any, Any]] | None = None,
 ) -> tuple[dict[Any, Any], Sequence[Any]]:
-    """Each cell's verdict, ``judge`` asked once per distinct cell: (verdict by key, keys)."""
+    """Each cell's verdict, ``judge`` asked once per distinct cell: (verdict by key, keys).
+
+    ``settle``, given the distinct cells, returns the verdicts of those it can settle in bulk
+    (the same ``judge`` would give); ``judge`` is asked of the rest.
+    """
     table = dict.fromkeys(values)
     keys = _keys(values, table)
     if keys is not values:  # mixed numbers: tell 1, 1.0 and TRUE apart
         table = dict.fromkeys(keys)
         for key in table:
             table[key] = judge(key[1])
+        return table, keys
+    settled = settle(table) if settle is not None else None
+    if settled:
+        table.update(settled)
+        for key in [key for key in table if key not in settled]:
+            table[key] = judge(key)
     else:
         for key in table:
             table[key] = judge(key)
@@ -220,20 +233,25 @@ class SheetValidator:
 
         field_problems: dict[int, list[Problem]] = {}
         names: list[str] = []
-        value_columns: list[list[Any]] = []
+        value_columns: list[tuple[dict[Any, Any] | None, Sequence[Any]]] = []
         for index, column in self._request_columns:
             name = column.field or ""
             values = cells(index)
             judge = partial(self._verdict, name)
             names.append(name)
             if name in _UNIQUE_FIELDS:
-                verdicts = self._text_verdicts(name, values)
-                value_columns.append([verdict[0] for verdict in verdicts])
-                bad = [(i, v[1]) for i, v in enumerate(verdicts) if v[1] is not None]
+                texts = self._plain_texts(name, values)
+                if texts is not None:  # every cell fine: nothing per cell at all
+                    value_columns.append((None, texts))
+                    bad = []
+                else:
+                    verdicts = self._text_verdicts(name, values)
+                    value_columns.append((None, [verdict[0] for verdict in verdicts]))
+                    bad = [(i, v[1]) for i, v in enumerate(verdicts) if v[1] is not None]
             else:  # the common case: every lookup at C speed, Python only for the bad cells
                 table, keys = _judged(values, judge)
                 value_of = {key: verdict[0] for key, verdict in table.items()}
-                value_columns.append(list(map(value_of.__getitem__, keys)))
+                value_columns.append((value_of, keys))
                 wrong = {key: verdict[1] for key, verdict in table.items() if verdict[1]}
                 bad = (
                     [(i, wrong[key]) for i, key in enumerate(keys) if key in wrong] if wrong else []
@@ -245,25 +263,55 @@ class SheetValidator:
                     problem = self._problem(sheet_rows[i], column, name, values[i], message)
                 field_problems.setdefault(i, []).append(problem)
 
-        requests = self._requests(names, value_columns, count)
-        files, file_problems = self._files(sheet_rows, cells)
+        files, file_problems, file_columns = self._files(sheet_rows, cells)
+        source = SheetColumns(
+            count,
+            names,
+            value_columns,
+            self.defaults.request,
+            None if files is not None else file_columns,
+        )
         previous = self._previous(cells, count)
         skips = self._skips(cells, count)
         rows = []
         every_row = bool(self._default_only_invalid or self._missing_required)
         if not (field_problems or file_problems or every_row):  # a clean sheet: rows at C speed
-            fresh = [[] for _ in range(count)]
-            return list(map(ManifestRow, sheet_rows, requests, files, previous, fresh, skips))
+            return list(
+                map(
+                    ManifestRow,
+                    sheet_rows,
+                    repeat(None),
+                    repeat(None) if files is None else files,
+                    previous,
+                    repeat(None),
+                    skips,
+                    repeat(source),
+                    range(count),
+                )
+            )
         for i, sheet_row in enumerate(sheet_rows):
-            problems = field_problems.get(i, [])
+            problems = field_problems.get(i)
             if every_row:
+                problems = problems or []
                 problems.extend(self._row_problems(sheet_row))
             if i in file_problems:
+                problems = problems or []
                 problems.extend(file_problems[i])
             skip = skips[i]
             if skip is not None:
-                problems = []  # never sent, so not checked: an unfinished row may be parked
-            rows.append(ManifestRow(sheet_row, requests[i], files[i], previous[i], problems, skip))
+                problems = None  # never sent, so not checked: an unfinished row may be parked
+            rows.append(
+                ManifestRow(
+                    sheet_row,
+                    None,
+                    None if files is None else files[i],
+                    previous[i],
+                    problems,
+                    skip,
+                    source,
+                    i,
+                )
+            )
         return rows
 
     def _skips(self, cells: Any, count: int) -> list[str | None]:
@@ -273,27 +321,14 @@ class SheetValidator:
         table, keys = _judged(cells(self._skip_index), _skip_text)
         return list(map(table.__getitem__, keys))
 
-    def _requests(
-        self, names: list[str], value_columns: list[list[Any]], count: int
-    ) -> list[dict[str, Any]]:
-        """Each row's request: its fields left to right, then defaults of columns it lacks.
-
-        Every row's dict is made from the row's values at C speed (``map``); the few empty or
-        wrong cells (None) are then taken out again, column by column.
-        """
-        if not value_columns:
-            return [dict(self.defaults.request) for _ in range(count)]
-        rows = zip(*value_columns, strict=True)
-        requests: list[dict[str, Any]] = list(map(dict, map(zip, repeat(names), rows)))
-        for name, values in zip(names, value_columns, strict=True):
-            if None in values:
-                for i in [i for i, value in enumerate(values) if value is None]:
-                    del requests[i][name]
-        if self.defaults.request:
-            for request in requests:
-                for name, value in self.defaults.request.items():
-                    request.setdefault(name, value)
-        return requests
+    @staticmethod
+    def _plain_texts(name: str, values: Sequence[Any]) -> list[str] | None:
+        """A text column's values when every cell is plain ASCII text the API accepts once
+        trimmed (what :meth:`_verdict` would give each), settled at C speed; else None."""
+        if not plain_filled_text(values):
+            return None
+        texts = list(map(str.strip, values))
+        return texts if spec.texts_acceptable(name, texts) else None
 
     def _text_verdicts(self, name: str, values: Sequence[Any]) -> list[tuple[Any, Any]]:
         """:meth:`_verdict` of every cell of a text field whose cells hardly repeat (prompts).
@@ -338,27 +373,60 @@ class SheetValidator:
         verdict = self.checker.check(name, cell_text(raw))
         return True, verdict.ref, verdict.error
 
+    def _plain_keys(self, name: str, cells: Iterable[Any]) -> dict[str, Any]:
+        """:meth:`_file_verdict` of the cells that are plain storage keys, in bulk."""
+        return {
+            cell: (True, ref, None) for cell, ref in self.checker.plain_keys(name, cells).items()
+        }
+
     def _files(
         self, sheet_rows: Sequence[int], cells: Any
-    ) -> tuple[list[dict[str, FileRef]], dict[int, list[Problem]]]:
+    ) -> tuple[
+        list[dict[str, FileRef] | None] | None,
+        dict[int, list[Problem]],
+        list[tuple[str, dict[Any, FileRef | None], Sequence[Any]]],
+    ]:
+        """(each row's files, None: none; the problems of its file cells; the file columns).
+
+        Unless hhbatch.yaml gives files or two file columns are exclusive (then each row's
+        filled cells matter), the rows' files are not made here (None) but read from the
+        columns when asked for (see :class:`SheetColumns`): no dict per row, nothing per row
+        at all for the cells without a problem."""
         count = len(sheet_rows)
-        files: list[dict[str, FileRef]] = [{} for _ in range(count)]
         problems: dict[int, list[Problem]] = {}
-        if not self._file_columns and not self.defaults.files:
-            return files, problems
+        columns: list[tuple[str, dict[Any, FileRef | None], Sequence[Any]]] = []
+        if not self.defaults.files and not self._exclusive_pairs:
+            for index, column in self._file_columns:
+                name = column.field or ""
+                values = cells(index)
+                table, keys = _judged(
+                    values, partial(self._file_verdict, name), partial(self._plain_keys, name)
+                )
+                wrong = {key: verdict[2] for key, verdict in table.items() if verdict[2]}
+                for i in [i for i, key in enumerate(keys) if key in wrong] if wrong else ():
+                    error = wrong[keys[i]]
+                    if error is _BAD_DEFAULT:
+                        problem = self._bad_default(sheet_rows[i], column, name)
+                    else:
+                        problem = self._problem(sheet_rows[i], column, name, values[i], error)
+                    problems.setdefault(i, []).append(problem)
+                ref_of = {key: None if v[2] else v[1] for key, v in table.items()}
+                columns.append((spec.FILE_COLUMNS[name], ref_of, keys))
+            return None, problems, columns
+        files: list[dict[str, FileRef] | None] = [None] * count
         given: dict[int, set[str]] = {}  # row → key fields whose cell is filled
-        # (only defaults and exclusive pairs need to know: 30,000 sets are not free)
-        track = bool(self.defaults.files or self._exclusive_pairs)
         for index, column in self._file_columns:
             name = column.field or ""
             key_field = spec.FILE_COLUMNS[name]
             values = cells(index)
-            table, keys = _judged(values, partial(self._file_verdict, name))
+            table, keys = _judged(
+                values, partial(self._file_verdict, name), partial(self._plain_keys, name)
+            )
             notable = {key: verdict for key, verdict in table.items() if verdict is not _BLANK}
             filled = [i for i, key in enumerate(keys) if key in notable] if notable else []
             for i in filled:
                 cell_given, ref, error = notable[keys[i]]
-                if cell_given and track:
+                if cell_given:
                     given.setdefault(i, set()).add(key_field)
                 if error is _BAD_DEFAULT:
                     problems.setdefault(i, []).append(
@@ -369,23 +437,30 @@ class SheetValidator:
                         self._problem(sheet_rows[i], column, name, values[i], error)
                     )
                 elif ref is not None:
-                    files[i][key_field] = ref
+                    row_files = files[i]
+                    if row_files is None:
+                        row_files = files[i] = {}
+                    row_files[key_field] = ref
         if self.defaults.files:
             no_cell: set[str] = set()
-            for i, row_files in enumerate(files):
+            for i in range(count):
                 row_given = given.get(i, no_cell)
                 for key_field, ref in self.defaults.files.items():
                     if key_field not in row_given:
+                        row_files = files[i]
+                        if row_files is None:
+                            row_files = files[i] = {}
                         row_files[key_field] = ref
         for first, second in self._exclusive_pairs:
             for i, row_files in enumerate(files):
                 row_given = given.get(i, set())
-                both = [k for k in (first, second) if k in row_files or k in row_given]
+                in_row = row_files or {}
+                both = [k for k in (first, second) if k in in_row or k in row_given]
                 if len(both) == 2:
                     problems.setdefault(i, []).append(
                         self._exclusive(sheet_rows[i], first, second, row_given, cells, i)
                     )
-        return files, problems
+        return files, problems, columns
 
     def _exclusive(
         self, sheet_row: int, first: str, second: str, given: set[str], cells: Any, i: int
@@ -413,9 +488,12 @@ class SheetValidator:
             ).format(a=a, b=b, first=first, second=second),
         )
 
-    def _previous(self, cells: Any, count: int) -> list[dict[str, str]]:
-        """hhbatch's own columns as an earlier run left them (what a rerun resumes from)."""
-        previous: list[dict[str, str]] = [{} for _ in range(count)]
+    def _previous(self, cells: Any, count: int) -> list[dict[str, str] | None]:
+        """hhbatch's own columns as an earlier run left them (what a rerun resumes from);
+        None for a row that has none (nearly every row of a sheet never run)."""
+        if not self._output_columns:
+            return [None] * count
+        previous: list[dict[str, str] | None] = [{} for _ in range(count)]
         for index, column in self._output_columns:
             if column.output is None:
                 continue
@@ -425,7 +503,7 @@ class SheetValidator:
             texts = {key: text for key, text in table.items() if text is not None}
             for i, key in enumerate(keys) if texts else ():
                 if key in texts:
-                    previous[i][name] = texts[key]
+                    previous[i][name] = texts[key]  # type: ignore[index]
         return previous
 
 
