@@ -17,12 +17,13 @@ where it came from and ``--again`` still works on it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from hhbatch import journal as j
 from hhbatch import plan as p
 from hhbatch.i18n import _
-from hhbatch.ledger import BatchRef, Ledger, LedgerEntry
+from hhbatch.ledger import BatchRef, Ledger, LedgerEntry, origin
 
 
 @dataclass
@@ -37,6 +38,7 @@ class LedgerAdoption:
     retry_failed: bool = False
     # --resubmit-unknown ROWS: only these sheet rows (None: every unknown row)
     resubmit_unknown_rows: frozenset[int] | None = None
+    _live: dict[str, bool] = field(default_factory=dict)  # batch key -> a run holds it now
 
     def __call__(self, plans: list[p.RowPlan], jobs: dict[str, j.JobRecord]) -> None:
         claims = self.ledger.claims(self.batch.key)
@@ -52,11 +54,27 @@ class LedgerAdoption:
             rp
             for rp in plans
             if rp.action == p.SUBMIT
-            and rp.job is None
+            and (rp.job is None or rp.job.state == j.HELD)  # held: never sent, nothing shown
             and not rp.adopt_video_id
             and rp.again_of is None
             and rp.fingerprint
         ]
+        try:
+            self._adopt_all(needing, jobs, claims)
+        finally:
+            # Whatever is still to be created may be created by a copy of the sheet running
+            # right now: the claim is made again, atomically, when its create is admitted.
+            for rp in needing:
+                rp.check_elsewhere = (
+                    rp.action == p.SUBMIT and rp.again_of is None and not self.again
+                )
+
+    def _adopt_all(
+        self,
+        needing: list[p.RowPlan],
+        jobs: dict[str, j.JobRecord],
+        claims: dict[str, LedgerEntry],
+    ) -> None:
         if not needing:
             return
         known_ids = {job.video_id for job in jobs.values() if job.video_id}
@@ -86,6 +104,14 @@ class LedgerAdoption:
         if elsewhere and self.again:
             rp.again_of = entry  # created anew, on purpose
             return
+        if elsewhere and entry.state == j.SUBMITTING and self._running(entry.batch_key):
+            # Another run is sending this create right now: its outcome is not unknown, only
+            # not in yet. The row stays to submit; the claim at admission decides (its video,
+            # or the row waits for the next run), so it is never sent twice.
+            rp.racing = entry
+            return
+        if rp.job is not None:  # a held record (never sent): the adopted video replaces it
+            rp.job = None
         if entry.outcome_unknown:
             rows = self.resubmit_unknown_rows
             if self.resubmit_unknown and (rows is None or rp.row.sheet_row in rows):
@@ -108,6 +134,11 @@ class LedgerAdoption:
             return
         rp.adopted = entry
         rp.action = p.DONE if entry.state == j.READY else p.WAIT
+
+    def _running(self, batch_key: str) -> bool:
+        if batch_key not in self._live:
+            self._live[batch_key] = j.in_use(Path(batch_key))
+        return self._live[batch_key]
 
 
 def record_adoptions(plan: p.Plan, journal: j.Journal, ledger: Ledger, batch: BatchRef) -> None:
@@ -137,15 +168,6 @@ def record_adoptions(plan: p.Plan, journal: j.Journal, ledger: Ledger, batch: Ba
             ledger.claim(batch.key, rp.row_key, entry.id)
 
 
-def origin(entry: LedgerEntry) -> str:
-    """Where a create was made, as a person finds it: file, sheet, row."""
-    if entry.sheet:
-        return _("{file}, sheet {sheet}, row {row}").format(
-            file=entry.manifest, sheet=repr(entry.sheet), row=entry.sheet_row
-        )
-    return _("{file}, row {row}").format(file=entry.manifest, row=entry.sheet_row)
-
-
 def when(entry: LedgerEntry) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.when))
 
@@ -156,6 +178,16 @@ def adopted_lines(plan: p.Plan, batch_key: str | None, limit: int = 10) -> list[
     adopted = [rp for rp in plan.rows if rp.adopted is not None]
     elsewhere = [rp for rp in adopted if rp.adopted.batch_key != batch_key]
     again = [rp for rp in plan.rows if rp.again_of is not None and rp.action == p.SUBMIT]
+    racing = [rp for rp in plan.rows if rp.racing is not None and rp.action == p.SUBMIT]
+    if racing:
+        lines.append(
+            "  "
+            + _(
+                "{count} row(s) are being created right now by another run ({where}): each "
+                "video is created once; this run shows that run's video, or leaves the row for "
+                "the next run."
+            ).format(count=len(racing), where=origin(racing[0].racing))
+        )
     if elsewhere:
         lines.append(
             "  "

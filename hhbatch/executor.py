@@ -97,6 +97,10 @@ class SubmitOutcome:
     # The API could not be reached at all: submission stopped, every unsent row is held.
     unreachable: errors.ApiUnreachable | None = None
     upload_failures: dict[str, str] = field(default_factory=dict)
+    # Rows another run (a copy of the sheet) created or was creating at the same moment: not
+    # sent here. Sheet rows showing its video, and rows held until it answers.
+    adopted_elsewhere: list[int] = field(default_factory=list)
+    held_elsewhere: list[int] = field(default_factory=list)
 
 
 class Executor:
@@ -113,6 +117,7 @@ class Executor:
         concurrency: int,
         stop: asyncio.Event,
         on_created: Callable[[RowPlan, str], None],
+        on_adopted: Callable[[RowPlan, str], None] | None = None,
         upload_concurrency: int = 3,
     ) -> None:
         self.plan = plan
@@ -121,6 +126,7 @@ class Executor:
         self.events = events
         self.stop = stop
         self.on_created = on_created
+        self.on_adopted = on_adopted  # a video of another run, shown instead (to be polled)
         self.outcome = SubmitOutcome()
         self._create_slots = asyncio.Semaphore(max(1, concurrency))
         self._upload_slots = asyncio.Semaphore(max(1, upload_concurrency))
@@ -246,8 +252,10 @@ class Executor:
     async def _create(self, rp: RowPlan, body: dict[str, Any]) -> None:
         key = rp.row_key
 
-        def record_intent() -> None:
-            self.journal.record_intent(key, rp.fingerprint, rp.row.sheet_row, body)
+        def record_intent(check: bool = rp.check_elsewhere) -> None:
+            self.journal.record_intent(
+                key, rp.fingerprint, rp.row.sheet_row, body, elsewhere_check=check
+            )
 
         def record_retry_wait() -> None:
             self.journal.record_not_sent(key, _(RETRY_WAIT))
@@ -261,6 +269,19 @@ class Executor:
         except _Withdrawn:
             if gate.retried:  # every attempt so far provably created nothing
                 self.journal.record_not_sent(key, self._halt_reason())
+            return
+        except j.TakenElsewhere as taken:
+            # Another run created (or is creating) this exact request: nothing was sent, and
+            # the journal already shows its video or holds the row with the reason.
+            if taken.video_id is None:
+                self.outcome.held_elsewhere.append(rp.row.sheet_row)
+                self.outcome.held += 1
+                self.events.submitted(rp, "held")
+                return
+            self.outcome.adopted_elsewhere.append(rp.row.sheet_row)
+            self.events.submitted(rp, "adopted")
+            if self.on_adopted is not None:  # asked once even when ready: its latest word
+                self.on_adopted(rp, taken.video_id)
             return
         except errors.InsufficientCredits:
             self._halt.set()
@@ -317,7 +338,7 @@ class Executor:
             self.events.submitted(rp, "rejected")
             return
         if not gate.intent_recorded:  # cannot happen; never lose an id regardless
-            record_intent()
+            record_intent(False)
         self.journal.record_created(key, created.id, created.status)
         self.outcome.created += 1
         self.events.submitted(rp, "created")
@@ -397,7 +418,10 @@ class Executor:
             return
         reason = self._halt_reason()
         jobs = self.journal.jobs()
+        elsewhere = set(self.outcome.held_elsewhere)
         for rp in self.plan.to_submit:
+            if rp.row.sheet_row in elsewhere:
+                continue  # held for another run's create: that reason stays
             job = jobs.get(rp.row_key)
             fresh_hold = job is not None and job.state == j.HELD
             if job is None or (fresh_hold and rp.row_key not in self.outcome.upload_failures):

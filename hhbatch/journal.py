@@ -335,9 +335,20 @@ class Journal:
         return keys
 
     def record_intent(
-        self, row_key: str, fingerprint: str, sheet_row: int, request: dict[str, Any]
+        self,
+        row_key: str,
+        fingerprint: str,
+        sheet_row: int,
+        request: dict[str, Any],
+        *,
+        elsewhere_check: bool = False,
     ) -> None:
-        """Durably note that a create is about to be sent. Must be called before the request."""
+        """Durably note that a create is about to be sent. Must be called before the request.
+
+        ``elsewhere_check``: the row is new to this batch, so another run (a copy of the sheet)
+        may be creating the same request right now; a journal backed by the per-user ledger
+        (:class:`hhbatch.ledger.LedgeredJournal`) then raises :class:`TakenElsewhere` instead
+        of writing the intent. A journal of its own (a sandbox rehearsal) has no one to ask."""
         now = time.time()
         with self._tx():
             self._db.execute(
@@ -422,13 +433,25 @@ class Journal:
                 json.dumps(extra["request"], default=str) if extra["request"] else None
             )
         names = ", ".join(extra)
+        updates = "".join(f", {name} = excluded.{name}" for name in extra)
         with self._tx():
+            # A record of the row may exist only as ``held`` (never sent: nothing to lose);
+            # anything else the journal knows is never replaced by an adoption.
             self._db.execute(
-                "INSERT OR IGNORE INTO jobs (row_key, fingerprint, sheet_row, state, video_id,"
+                "INSERT INTO jobs (row_key, fingerprint, sheet_row, state, video_id,"
                 f" attempts, updated_at{', ' + names if names else ''})"
-                f" VALUES (?, ?, ?, ?, ?, 1, ?{', ?' * len(extra)})",
-                (row_key, fingerprint, sheet_row, state, video_id, now, *extra.values()),
+                f" VALUES (?, ?, ?, ?, ?, 1, ?{', ?' * len(extra)})"
+                " ON CONFLICT(row_key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                " sheet_row = excluded.sheet_row, state = excluded.state,"
+                " video_id = excluded.video_id, error = NULL,"
+                f" updated_at = excluded.updated_at{updates} WHERE jobs.state = ?",
+                (row_key, fingerprint, sheet_row, state, video_id, now, *extra.values(), HELD),
             )
+
+    def knows_video(self, video_id: str) -> bool:
+        """Whether a row of this batch already shows this video."""
+        row = self._db.execute("SELECT 1 FROM jobs WHERE video_id = ? LIMIT 1", (video_id,))
+        return row.fetchone() is not None
 
     def meta_value(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -460,6 +483,44 @@ class Journal:
                 f"UPDATE jobs SET {assignments} WHERE row_key = ?",
                 [(*values, key) for key in row_keys],
             )
+
+
+class TakenElsewhere(Exception):
+    """Raised instead of writing a create's intent: another run (another batch: a copy of the
+    sheet, a renamed file) already created this exact request, or is creating it right now.
+    Nothing was sent. The journal already says what the row shows: ``video_id`` (that run's
+    video, adopted) or, without one, ``held`` with ``reason``."""
+
+    def __init__(self, video_id: str | None, state: str, reason: str) -> None:
+        super().__init__(reason)
+        self.video_id = video_id
+        self.state = state
+        self.reason = reason
+
+
+def in_use(path: Path) -> bool:
+    """Whether a run holds this journal's batch lock right now (a live run, on this machine).
+
+    Why it is safe to ask: the probe is a read-only connection that never waits; the lock's
+    owner holds it exclusively (``locking_mode=EXCLUSIVE``), so the probe is refused while it
+    lives. A run opening the journal at the same instant waits out the probe's microseconds
+    (its busy timeout). A missing or unreadable file is no live run."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0)
+    except sqlite3.Error:
+        return False
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return False
+    except sqlite3.OperationalError as err:
+        return "locked" in str(err) or "busy" in str(err)
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -201,32 +201,108 @@ class Ledger:
         prompt: str | None,
     ) -> int:
         """Committed before the create request leaves; returns the entry's id."""
-        now = time.time()
         self._db.execute("PRAGMA synchronous=FULL")
         with _Transaction(self._db):
-            cursor = self._db.execute(
-                "INSERT INTO creates (account, fingerprint, batch_key, row_key, manifest, sheet,"
-                " sheet_row, prompt, state, sent_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    account,
-                    fingerprint,
-                    batch.key,
-                    row_key,
-                    batch.manifest,
-                    batch.sheet,
-                    sheet_row,
-                    (prompt or "")[:PROMPT_KEPT] or None,
-                    j.SUBMITTING,
-                    now,
-                    now,
-                ),
-            )
-            entry_id = int(cursor.lastrowid or 0)
-            # The row is this batch's own create now, not a video adopted from another batch.
-            self._db.execute(
-                "DELETE FROM claims WHERE batch_key = ? AND row_key = ?", (batch.key, row_key)
-            )
+            return self._insert_intent(account, fingerprint, batch, row_key, sheet_row, prompt)
+
+    def admit(
+        self,
+        account: str,
+        fingerprint: str,
+        batch: BatchRef,
+        row_key: str,
+        sheet_row: int | None,
+        prompt: str | None,
+        *,
+        journal_intent: Callable[[], None],
+        adopt: Callable[[LedgerEntry], None],
+        ignore: Callable[[LedgerEntry], bool],
+    ) -> int | LedgerEntry:
+        """The claim of a new row's create, atomic across every run of this machine.
+
+        Why here and not only at planning: two copies of a sheet started together both plan
+        before either has sent anything, and each would create every row. So, in ONE
+        transaction (``BEGIN IMMEDIATE``: the ledger's write lock, which every run takes to
+        write an intent): look for a create of the same request by another batch that this
+        batch does not show yet (not claimed by it, not ``ignore``-d: a video its journal
+        knows, or one this run already waits for), in a state that may have made a video.
+
+        * Found with an id: ``adopt(entry)`` writes it into the journal and the claim is
+          committed with it; the entry is returned. Nothing is sent.
+        * Found without an id (being created right now, or unknown): the entry is returned,
+          nothing is written. Nothing is sent.
+        * None: ``journal_intent()`` writes the journal's intent (the journal goes first), then
+          the ledger's intent is committed; its id is returned and the request may leave.
+
+        The check precedes both intents, inside the lock, so no other run can slip its intent
+        in between. A kill after the journal's intent and before the ledger's commit leaves the
+        journal's ``submitting`` (read as ``unknown``, never created again) and no ledger entry,
+        exactly as before this check existed.
+        """
+        self._db.execute("PRAGMA synchronous=FULL")
+        with _Transaction(self._db):
+            for entry in self._competitors(account, fingerprint, batch.key):
+                if ignore(entry):
+                    continue
+                if entry.video_id:
+                    adopt(entry)
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO claims (batch_key, row_key, create_id,"
+                        " claimed_at) VALUES (?, ?, ?, ?)",
+                        (batch.key, row_key, entry.id, time.time()),
+                    )
+                return entry
+            journal_intent()
+            return self._insert_intent(account, fingerprint, batch, row_key, sheet_row, prompt)
+
+    def _competitors(self, account: str, fingerprint: str, batch_key: str) -> list[LedgerEntry]:
+        """Creates of this request by other batches that may exist and this batch has not
+        claimed, oldest first (the latest create of each batch row, as in :meth:`candidates`)."""
+        states = sorted(MAYBE_CREATED)
+        marks = ", ".join("?" for _ in states)
+        rows = self._db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM creates c WHERE account = ? AND fingerprint = ?"
+            f" AND batch_key != ? AND state IN ({marks}) AND id = (SELECT MAX(id) FROM creates d"
+            f" WHERE d.batch_key = c.batch_key AND d.row_key = c.row_key AND d.state IN"
+            f" ({marks})) AND id NOT IN (SELECT create_id FROM claims WHERE batch_key = ?)"
+            " ORDER BY sent_at, id",
+            (account, fingerprint, batch_key, *states, *states, batch_key),
+        ).fetchall()
+        return [LedgerEntry(*row) for row in rows]
+
+    def _insert_intent(
+        self,
+        account: str,
+        fingerprint: str,
+        batch: BatchRef,
+        row_key: str,
+        sheet_row: int | None,
+        prompt: str | None,
+    ) -> int:
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO creates (account, fingerprint, batch_key, row_key, manifest, sheet,"
+            " sheet_row, prompt, state, sent_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                account,
+                fingerprint,
+                batch.key,
+                row_key,
+                batch.manifest,
+                batch.sheet,
+                sheet_row,
+                (prompt or "")[:PROMPT_KEPT] or None,
+                j.SUBMITTING,
+                now,
+                now,
+            ),
+        )
+        entry_id = int(cursor.lastrowid or 0)
+        # The row is this batch's own create now, not a video adopted from another batch.
+        self._db.execute(
+            "DELETE FROM claims WHERE batch_key = ? AND row_key = ?", (batch.key, row_key)
+        )
         return entry_id
 
     def record_resent(self, entry_id: int) -> None:
@@ -358,6 +434,15 @@ def history_status(entry: LedgerEntry) -> str:
     return entry.status or (j.SUBMITTED if entry.video_id else j.UNKNOWN)
 
 
+def origin(entry: LedgerEntry) -> str:
+    """Where a create was made, as a person finds it: file, sheet, row."""
+    if entry.sheet:
+        return _("{file}, sheet {sheet}, row {row}").format(
+            file=entry.manifest, sheet=repr(entry.sheet), row=entry.sheet_row
+        )
+    return _("{file}, row {row}").format(file=entry.manifest, row=entry.sheet_row)
+
+
 def _unusable(path: Path, err: Exception) -> str:
     return _(
         "This machine's record of created videos {path} cannot be used ({error}). hhbatch "
@@ -420,6 +505,7 @@ class LedgeredJournal(j.Journal):
         self.account = account
         self.batch = batch
         self._entries: dict[str, int] = {}  # row key -> ledger entry of its create this run
+        self._awaited: set[int] = set()  # other runs' creates rows of this run were held for
 
     def recover_interrupted(self) -> list[str]:
         keys = super().recover_interrupted()
@@ -427,14 +513,70 @@ class LedgeredJournal(j.Journal):
         return keys
 
     def record_intent(
-        self, row_key: str, fingerprint: str, sheet_row: int, request: dict[str, Any]
+        self,
+        row_key: str,
+        fingerprint: str,
+        sheet_row: int,
+        request: dict[str, Any],
+        *,
+        elsewhere_check: bool = False,
     ) -> None:
-        super().record_intent(row_key, fingerprint, sheet_row, request)
+        entry = self._entries.get(row_key)
+        if entry is not None:  # a retry of this run's own create: nothing to check
+            super().record_intent(row_key, fingerprint, sheet_row, request)
+            try:
+                self.ledger.record_resent(entry)
+            except BaseException:
+                super().record_not_sent(row_key, _(NOT_SENT_LEDGER))
+                raise
+            return
+        prompt = request.get("prompt")
+        written = False
+
+        def journal_intent() -> None:
+            nonlocal written
+            j.Journal.record_intent(self, row_key, fingerprint, sheet_row, request)
+            written = True
+
+        def adopt(found: LedgerEntry) -> None:
+            state = found.state if found.state in _FINISHED else j.SUBMITTED
+            j.Journal.adopt(
+                self,
+                row_key,
+                fingerprint,
+                sheet_row,
+                found.video_id,
+                state=state,
+                known={
+                    "status": found.status,
+                    "video_url": found.video_url,
+                    "thumbnail_url": found.thumbnail_url,
+                    "ready_at": found.ready_at,
+                    "request": request,
+                },
+            )
+
+        def ignore(found: LedgerEntry) -> bool:
+            if found.id in self._awaited:
+                return True  # another row of this run already waits for it (twins)
+            return bool(found.video_id) and self.knows_video(found.video_id or "")
+
         try:
-            entry = self._entries.get(row_key)
-            if entry is None:
-                prompt = request.get("prompt")
-                self._entries[row_key] = self.ledger.record_intent(
+            if elsewhere_check:
+                outcome = self.ledger.admit(
+                    self.account,
+                    fingerprint,
+                    self.batch,
+                    row_key,
+                    sheet_row,
+                    str(prompt) if prompt is not None else None,
+                    journal_intent=journal_intent,
+                    adopt=adopt,
+                    ignore=ignore,
+                )
+            else:
+                journal_intent()
+                outcome = self.ledger.record_intent(
                     self.account,
                     fingerprint,
                     self.batch,
@@ -442,13 +584,34 @@ class LedgeredJournal(j.Journal):
                     sheet_row,
                     str(prompt) if prompt is not None else None,
                 )
-            else:
-                self.ledger.record_resent(entry)
         except BaseException:
             # Nothing is sent when the ledger cannot take the intent: say so in the journal,
             # or the row would read "unknown" for a create that never left.
-            super().record_not_sent(row_key, _(NOT_SENT_LEDGER))
+            if written:
+                super().record_not_sent(row_key, _(NOT_SENT_LEDGER))
             raise
+        if isinstance(outcome, int):
+            self._entries[row_key] = outcome
+            return
+        self._awaited.add(outcome.id)
+        where = origin(outcome)
+        if outcome.video_id:
+            state = outcome.state if outcome.state in _FINISHED else j.SUBMITTED
+            raise j.TakenElsewhere(outcome.video_id, state, where)
+        if outcome.state == j.SUBMITTING:
+            reason = _(
+                "Not submitted: this exact request is being created by another run ({where}) "
+                "at this moment, so it was not sent twice. Nothing was charged here; run again "
+                "later to pick up its video."
+            ).format(where=where)
+        else:
+            reason = _(
+                "Not submitted: this exact request was just sent by another run ({where}) and "
+                "its outcome is unknown, so it was not sent twice. Nothing was charged here; run "
+                "again later to see what became of it."
+            ).format(where=where)
+        super().record_held(row_key, fingerprint, sheet_row, reason)
+        raise j.TakenElsewhere(None, j.HELD, reason)
 
     def record_created(self, row_key: str, video_id: str, status: str | None) -> None:
         super().record_created(row_key, video_id, status)

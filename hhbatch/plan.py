@@ -47,6 +47,10 @@ class RowPlan:
     adopt_video_id: str | None = None  # a results-sheet id unknown to the journal
     adopted: Any = None  # a ledger create this row shows (hhbatch.adoption), not created again
     again_of: Any = None  # a ledger create this row repeats on purpose (--again)
+    # A row new to this batch: when its create is admitted, another run (a copy of the sheet)
+    # may have created the same request since this plan was made (hhbatch.ledger.Ledger.admit).
+    check_elsewhere: bool = False
+    racing: Any = None  # a ledger create of this request that another live run is sending now
 
 
 @dataclass

@@ -389,6 +389,8 @@ def sheet_results(plan: Plan, journal: j.Journal) -> dict[int, RowResult]:
                 job = jobs.get(job.row_key, job)
         elif rp.row_key is not None:
             job = jobs.get(rp.row_key)
+            if job is not None and job.state == j.HELD and rp.adopted is not None:
+                job = None  # never sent here; the ledger's create of it is what the row shows
             if job is None and rp.adopt_video_id:
                 job = by_video.get(rp.adopt_video_id)
         results[rp.row.sheet_row] = row_result(rp.action, rp.note, job)

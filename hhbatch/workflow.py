@@ -371,6 +371,7 @@ class Batch:
             concurrency=concurrency,
             stop=self._stop,
             on_created=lambda rp, video_id: poller.add(rp.row_key, video_id, just_created=True),
+            on_adopted=lambda rp, video_id: poller.add(rp.row_key, video_id, just_created=False),
         )
         report = RunReport(results={}, counts={}, output_path=None)
         submitting = True

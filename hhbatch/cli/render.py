@@ -265,6 +265,30 @@ def rows_with(report: RunReport, status: str) -> list[int]:
 # Statuses whose rows are listed by number in the summary: those a person must look at.
 
 
+def elsewhere_lines(report: RunReport) -> list[str]:
+    """Rows another run (a copy of the sheet) created at the same moment: not sent here."""
+    submit = report.submit
+    if submit is None:
+        return []
+    lines = []
+    if submit.held_elsewhere:
+        lines.append(
+            _(
+                "Rows {rows}: another run (a copy of this sheet?) was creating the same videos at "
+                "the same moment, so they were not sent twice and nothing was charged for them "
+                "here. Run again later to pick up its videos."
+            ).format(rows=rows_text(sorted(submit.held_elsewhere)))
+        )
+    if submit.adopted_elsewhere:
+        lines.append(
+            _(
+                "Rows {rows}: another run had just created the same videos; they are shown here, "
+                "not created again (--again creates new ones)."
+            ).format(rows=rows_text(sorted(submit.adopted_elsewhere)))
+        )
+    return lines
+
+
 def summary_lines(report: RunReport, ctx: NextContext | None = None) -> list[str]:
     """Counts by status, the rows that need a look (by sheet row), and what to do next."""
     # the reconciler (asyncio) loads with a run, not with `hhbatch --help` or `validate`
@@ -298,6 +322,7 @@ def summary_lines(report: RunReport, ctx: NextContext | None = None) -> list[str
                 "first; then resubmit only the missing ones with --resubmit-unknown ROWS."
             ).format(rows=rows_text(unknown))
         )
+    lines.extend(elsewhere_lines(report))
     if ctx is not None:
         steps = next_steps(report, ctx)
         if steps:
@@ -480,8 +505,10 @@ class TqdmProgress:
 
     def submitted(self, rp: RowPlan, outcome: str) -> None:
         """``created``, ``rejected`` and ``unknown`` reached the server; ``held`` did not (no
-        connection, out of credits): it leaves both totals instead of counting as submitted."""
-        if outcome == "held":
+        connection, out of credits): it leaves both totals instead of counting as submitted.
+        ``adopted`` was not sent either (another run had created the same request): it leaves
+        the submitted total but stays in the finished one, as its video is polled."""
+        if outcome in ("held", "adopted"):  # adopted: another run's video, polled here
             self._to_submit = max(0, self._to_submit - 1)
             if self._submit_bar is not None:
                 self._submit_bar.total = max(0, (self._submit_bar.total or 0) - 1)
@@ -490,7 +517,7 @@ class TqdmProgress:
             self._sent += 1
             if self._submit_bar is not None:
                 self._submit_bar.update(1)
-        if outcome != "created" and self._finish_bar is not None:
+        if outcome not in ("created", "adopted") and self._finish_bar is not None:
             self._finish_bar.total = max(0, (self._finish_bar.total or 0) - 1)
             self._finish_bar.refresh()
 
