@@ -252,9 +252,16 @@ class Executor:
     async def _create(self, rp: RowPlan, body: dict[str, Any]) -> None:
         key = rp.row_key
 
+        replaces = rp.supersedes.row_key if rp.supersedes is not None else None
+
         def record_intent(check: bool = rp.check_elsewhere) -> None:
             self.journal.record_intent(
-                key, rp.fingerprint, rp.row.sheet_row, body, elsewhere_check=check
+                key,
+                rp.fingerprint,
+                rp.row.sheet_row,
+                body,
+                elsewhere_check=check,
+                supersedes=replaces,
             )
 
         def record_retry_wait() -> None:

@@ -96,6 +96,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_video_id ON jobs (video_id);
+CREATE TABLE IF NOT EXISTS superseded (
+    row_key TEXT PRIMARY KEY,
+    by_row_key TEXT NOT NULL,
+    superseded_at REAL NOT NULL
+);
 """
 
 
@@ -342,8 +347,13 @@ class Journal:
         request: dict[str, Any],
         *,
         elsewhere_check: bool = False,
+        supersedes: str | None = None,
     ) -> None:
         """Durably note that a create is about to be sent. Must be called before the request.
+
+        ``supersedes``: the row key of the job this create replaces (an edited row sent with
+        ``--resubmit-edited``); it is marked superseded in the same transaction, so the old,
+        paid video is never paired with another row again (see :meth:`superseded_keys`).
 
         ``elsewhere_check``: the row is new to this batch, so another run (a copy of the sheet)
         may be creating the same request right now; a journal backed by the per-user ledger
@@ -362,6 +372,12 @@ class Journal:
                 " updated_at = excluded.updated_at",
                 (row_key, fingerprint, sheet_row, json.dumps(request), SUBMITTING, now, now),
             )
+            if supersedes is not None and supersedes != row_key:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO superseded (row_key, by_row_key, superseded_at)"
+                    " VALUES (?, ?, ?)",
+                    (supersedes, row_key, now),
+                )
 
     def record_created(self, row_key: str, video_id: str, status: str | None) -> None:
         self._set_many([row_key], state=SUBMITTED, video_id=video_id, status=status, error=None)
@@ -447,6 +463,22 @@ class Journal:
                 f" updated_at = excluded.updated_at{updates} WHERE jobs.state = ?",
                 (row_key, fingerprint, sheet_row, state, video_id, now, *extra.values(), HELD),
             )
+
+    def record_superseded(self, row_key: str, by_row_key: str) -> None:
+        """An edited row shows another video now (adopted, not created): see ``supersedes``."""
+        with self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO superseded (row_key, by_row_key, superseded_at)"
+                " VALUES (?, ?, ?)",
+                (row_key, by_row_key, time.time()),
+            )
+
+    def superseded_keys(self) -> frozenset[str]:
+        """Jobs replaced by an edited row's new create. Why kept: the old job stays in the
+        journal (its video exists and was paid for) at its last sheet row, where an unrelated
+        row may be put later; edit pairing must not take it for that row's earlier version."""
+        rows = self._db.execute("SELECT row_key FROM superseded").fetchall()
+        return frozenset(str(row[0]) for row in rows)
 
     def knows_video(self, video_id: str) -> bool:
         """Whether a row of this batch already shows this video."""

@@ -520,10 +520,11 @@ class LedgeredJournal(j.Journal):
         request: dict[str, Any],
         *,
         elsewhere_check: bool = False,
+        supersedes: str | None = None,
     ) -> None:
         entry = self._entries.get(row_key)
         if entry is not None:  # a retry of this run's own create: nothing to check
-            super().record_intent(row_key, fingerprint, sheet_row, request)
+            super().record_intent(row_key, fingerprint, sheet_row, request, supersedes=supersedes)
             try:
                 self.ledger.record_resent(entry)
             except BaseException:
@@ -535,7 +536,9 @@ class LedgeredJournal(j.Journal):
 
         def journal_intent() -> None:
             nonlocal written
-            j.Journal.record_intent(self, row_key, fingerprint, sheet_row, request)
+            j.Journal.record_intent(
+                self, row_key, fingerprint, sheet_row, request, supersedes=supersedes
+            )
             written = True
 
         def adopt(found: LedgerEntry) -> None:
@@ -555,6 +558,8 @@ class LedgeredJournal(j.Journal):
                     "request": request,
                 },
             )
+            if supersedes is not None:  # the edited row shows that video now
+                self.record_superseded(supersedes, row_key)
 
         def ignore(found: LedgerEntry) -> bool:
             if found.id in self._awaited:

@@ -51,6 +51,9 @@ class RowPlan:
     # may have created the same request since this plan was made (hhbatch.ledger.Ledger.admit).
     check_elsewhere: bool = False
     racing: Any = None  # a ledger create of this request that another live run is sending now
+    # The earlier job of an edited row that this create replaces (--resubmit-edited): marked
+    # superseded with the create's intent, so it is never paired with another row again.
+    supersedes: j.JobRecord | None = None
 
 
 @dataclass
@@ -135,7 +138,9 @@ def build_plan(
     # Identical rows are told apart by their sheet ids and their records' states (hhbatch.twins).
     row_keys = assign_row_keys(valid_rows, fps, jobs, trust_sheet_ids=options.trust_sheet_ids)
     keys = dict(zip((id(r) for r in valid_rows), zip(row_keys, fps, strict=True), strict=True))
-    edited_of = _pair_edited_rows(manifest.rows, keys, jobs, options.trust_sheet_ids)
+    edited_of = _pair_edited_rows(
+        manifest.rows, keys, jobs, options.trust_sheet_ids, journal.superseded_keys()
+    )
 
     plans: list[RowPlan] = []
     for row in manifest.rows:
@@ -245,7 +250,7 @@ def _unmatched(
                 "your HappyHorse dashboard, then rerun with --resubmit-unknown if it is not there."
             ),
         )
-    return RowPlan(row, SUBMIT, key, fp)
+    return RowPlan(row, SUBMIT, key, fp, supersedes=old)
 
 
 def _skipped(row: Any, by_video_id: dict[str, j.JobRecord], options: PlanOptions) -> RowPlan:
@@ -268,6 +273,7 @@ def _pair_edited_rows(
     keys: dict[int, tuple[str, str]],
     jobs: dict[str, j.JobRecord],
     trust_sheet_ids: bool,
+    superseded: frozenset[str] = frozenset(),
 ) -> dict[int, j.JobRecord]:
     """Which new-looking rows are edits of rows created before (by ``id(row)``).
 
@@ -279,7 +285,8 @@ def _pair_edited_rows(
     each earlier job pairs with the row whose prompt is most like its own, if any is close.
     Rows carrying a video id (a results sheet) are matched by that id instead. An anchor that is
     one of several identical rows stands for the whole stretch where its twins sat, so an edit of
-    any twin pairs with the twin's record, whichever twin kept which record.
+    any twin pairs with the twin's record, whichever twin kept which record. A job an edit
+    already replaced (``superseded``) is no row's earlier version any more: it is left out.
     """
     matched = {key for key, _ in keys.values() if key in jobs}
     spans = twin_spans(jobs.values())
@@ -287,7 +294,10 @@ def _pair_edited_rows(
         (
             job
             for key, job in jobs.items()
-            if key not in matched and job.state in _CHARGED_STATES and job.sheet_row is not None
+            if key not in matched
+            and key not in superseded
+            and job.state in _CHARGED_STATES
+            and job.sheet_row is not None
         ),
         key=lambda job: job.sheet_row or 0,
     )

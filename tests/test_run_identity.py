@@ -195,3 +195,28 @@ def test_a_finished_row_whose_file_went_missing_keeps_its_video(
         assert "a.png" in after["error"]
         assert after["videoId"] == before["videoId"] and after["videoUrl"] == before["videoUrl"]
     assert sandbox.counters()["creates"] == 3
+
+
+def test_a_job_replaced_by_an_edit_never_pairs_with_an_unrelated_new_row(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """#9 review: after --resubmit-edited replaced row 3's video, that old (paid) video was
+    later paired with an unrelated new row put where the edited row used to be: the new row
+    showed the old video and was never created."""
+    manifest = tmp_path / "superseded.csv"
+    write_csv(manifest, HEADER, [row(0), row(1), row(2)])
+    assert cli.run(manifest).code == exitcodes.OK
+    old_id = _ids(manifest)[prompt(1)]
+    edited = prompt(1, " at sunset")
+    write_csv(manifest, HEADER, [row(0), [edited, 3, "720p"], row(2)])
+    assert cli.run(manifest, "--resubmit-edited").code == exitcodes.OK
+    new_id = _ids(manifest)[edited]
+
+    # The edited row moves to the end; an unrelated new row takes its old place.
+    unrelated = "A lighthouse in a winter storm, drone shot"
+    write_csv(manifest, HEADER, [row(0), [unrelated, 3, "720p"], row(2), [edited, 3, "720p"]])
+    result = cli.run(manifest)
+    assert result.code == exitcodes.OK, result
+    assert prompts_created(sandbox)[-1] == unrelated
+    ids = _ids(manifest)
+    assert ids[unrelated] not in (old_id, new_id) and ids[edited] == new_id
