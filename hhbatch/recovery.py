@@ -125,12 +125,18 @@ def _adopt_rows(journal: j.Journal, rows: list[Any], jobs: dict[str, j.JobRecord
             ).format(status=status)
             journal.adopt(key, fp, row.sheet_row, None, state=j.UNKNOWN, known=known)
         else:
+            video_url = previous.get("videoUrl") or None
             known.update(
                 status=status if status in _SERVER_STATUSES else None,
-                video_url=previous.get("videoUrl") or None,
+                video_url=video_url,
                 thumbnail_url=previous.get("thumbnailUrl") or None,
+                ready_at=previous.get("readyAt") or None,
             )
-            journal.adopt(key, fp, row.sheet_row, video_id, known=known)
+            # A video the sheet shows ready, with its link, is finished: ready is final, so
+            # the plan counts it ready (not "still generating") and it is not polled, exactly
+            # like a ready row the journal kept. Any other status is asked again.
+            state = j.READY if status == spec.STATUS_READY and video_url else j.SUBMITTED
+            journal.adopt(key, fp, row.sheet_row, video_id, state=state, known=known)
             known_ids.add(video_id)
         jobs[key] = j.JobRecord(
             key, fp, row.sheet_row, None, j.SUBMITTED, video_id, None, None, None, None, None, 1,

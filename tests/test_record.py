@@ -197,6 +197,29 @@ def test_a_zero_byte_journal_is_not_a_new_batch(
     assert ids_of(results_path(manifest)) == before
 
 
+def test_ready_rows_recovered_from_the_results_sheet_are_planned_as_ready(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#9 review: after the journal was lost, rows the results sheet shows ready (with their
+    video link) were planned as "still generating". They are ready: the plan says so, and the
+    sheet keeps their links and ready times."""
+    manifest = write_xlsx(tmp_path / "lost.xlsx", HEADER, [row(0), row(1)])
+    assert cli.run(manifest).code == exitcodes.OK
+    before = read_rows(results_path(manifest))
+    shutil.rmtree(tmp_path / JOURNAL_DIRNAME)
+    another_machine(monkeypatch, tmp_path)  # no ledger either: only the sheet remembers
+    result = cli.run(manifest, "--dry-run")
+    assert result.code == exitcodes.OK, result
+    counts = {line[:27].strip(): line[27:34].strip() for line in result.err.splitlines()}
+    assert counts["already ready"] == "2" and counts["still generating"] == "0", result
+    result = cli.run(manifest)
+    assert result.code == exitcodes.OK, result
+    assert creates(sandbox) == 2
+    after = read_rows(results_path(manifest))
+    keep = ("videoId", "status", "videoUrl", "readyAt")
+    assert [[r[k] for k in keep] for r in after] == [[r[k] for k in keep] for r in before]
+
+
 def test_a_zero_byte_journal_with_no_other_record_is_refused_with_what_to_do(
     cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
