@@ -443,6 +443,28 @@ def origin(entry: LedgerEntry) -> str:
     return _("{file}, row {row}").format(file=entry.manifest, row=entry.sheet_row)
 
 
+def manifests_of(batch_keys: list[str], path: Path | None = None) -> set[str]:
+    """The manifest paths this machine's ledger recorded for these batches (journal paths), of
+    any account. Read-only and never fails: no ledger, or one that cannot be read, knows none.
+    Why: an earlier version's batch in a folder with two same-named manifests is told by it."""
+    path = Path(path) if path is not None else default_path()
+    if not batch_keys or not path.is_file():
+        return set()
+    marks = ", ".join("?" for _key in batch_keys)
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            rows = db.execute(
+                f"SELECT DISTINCT manifest FROM creates WHERE batch_key IN ({marks})",
+                batch_keys,
+            ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return set()
+    return {str(row[0]) for row in rows if row[0]}
+
+
 def _unusable(path: Path, err: Exception) -> str:
     return _(
         "This machine's record of created videos {path} cannot be used ({error}). hhbatch "

@@ -58,6 +58,7 @@ def open_record(
     journal = stack.enter_context(j.Journal.open(path, base_url=base_url or None))
     if mark_sheet:
         journal.set_meta_value(batchid.META_SHEET, manifest.sheet_name)
+    batchid.mark_owner(manifest_path, name)  # the plain name stays this file's (src.ods beside)
     single = manifest.format in batchid.SINGLE_SHEET_FORMATS
     batch = BatchRef(
         key=str(path),

@@ -109,9 +109,22 @@ class RunReport:
 def batch_name(manifest: Path) -> str:
     """``campaign`` for campaign.xlsx and campaign.results.xlsx. A rehearsal's sheet,
     campaign.sandbox.results.xlsx, is the batch ``campaign.sandbox``: its own journal, report
-    and videos folder, never the real batch's."""
+    and videos folder, never the real batch's. Two manifests of one kind with one stem in a
+    folder (src.ods and src.xls) never share a batch: one of them is named in full, ``src.ods``
+    (:func:`hhbatch.batchid.manifest_batch_name`)."""
     stem = manifest.stem
-    return stem[: -len(RESULTS_SUFFIX)] if stem.endswith(RESULTS_SUFFIX) else stem
+    if stem.endswith(RESULTS_SUFFIX):
+        return stem[: -len(RESULTS_SUFFIX)]
+    try:
+        return batchid.manifest_batch_name(Path(manifest), _ledger_manifests)
+    except batchid.SharedName as err:
+        raise errors.UsageError(str(err)) from None
+
+
+def _ledger_manifests(batch_keys: list[str]) -> set[str]:
+    from hhbatch.ledger import manifests_of
+
+    return manifests_of(batch_keys)
 
 
 # The results file of each kind of manifest: text files get their own kind back, workbooks an

@@ -533,3 +533,45 @@ def test_sheet_journal_names_are_safe_and_distinct_on_every_os() -> None:
     for slug in slugs:
         assert not set(slug) & set('<>:"/\\|?*') and slug == slug.strip()
         assert slug.upper() not in {"CON", "PRN", "AUX", "NUL"}
+
+
+# --- two manifests with one name in one folder --------------------------------------------------
+INPUTS = Path(__file__).resolve().parent / "data" / "inputs"
+
+
+def test_src_ods_and_src_xls_in_one_folder_never_share_a_batch(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#9 review: src.ods and src.xls shared src.results.xlsx and one journal. The batch that
+    was there first keeps its names (also one made before owners were marked); the other file
+    gets its own, named in full: src.xls.results.xlsx."""
+    ods = Path(shutil.copyfile(INPUTS / "libreoffice.ods", tmp_path / "src.ods"))
+    assert cli.run(ods).code == exitcodes.OK
+    made = creates(sandbox)
+    plain = tmp_path / "src.results.xlsx"
+    ods_ids = ids_of(plain)
+    (tmp_path / JOURNAL_DIRNAME / "src.manifest").unlink(
+        missing_ok=True
+    )  # as an earlier version left it
+
+    xls = Path(shutil.copyfile(INPUTS / "libreoffice.xls", tmp_path / "src.xls"))
+    result = cli.run(xls)
+    assert result.code == exitcodes.OK, result
+    assert creates(sandbox) == made  # the same requests: shown from the ledger, not paid again
+    own = tmp_path / "src.xls.results.xlsx"
+    assert own.is_file() and ids_of(own) == ods_ids, result
+    assert len(journals(tmp_path)) == 2
+    again = cli.run(ods)  # the first batch still resumes where it was
+    assert again.code == exitcodes.OK and creates(sandbox) == made, again
+    assert ids_of(plain) == ods_ids
+    assert "src.xls" not in json.dumps(read_rows(plain), default=str)
+
+    # On another machine (no ledger) with no mark, which file made "src" cannot be told.
+    (tmp_path / JOURNAL_DIRNAME / "src.manifest").unlink()
+    another_machine(monkeypatch, tmp_path)
+    shutil.rmtree(tmp_path / JOURNAL_DIRNAME / "src.xls.sheets")
+    own.unlink()
+    refused = cli.run(xls)
+    assert refused.code == exitcodes.USAGE, refused
+    assert "src.ods, src.xls" in refused.err and "Nothing was sent" in refused.err
+    assert creates(sandbox) == made
