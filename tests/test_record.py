@@ -575,3 +575,24 @@ def test_src_ods_and_src_xls_in_one_folder_never_share_a_batch(
     assert refused.code == exitcodes.USAGE, refused
     assert "src.ods, src.xls" in refused.err and "Nothing was sent" in refused.err
     assert creates(sandbox) == made
+
+
+def test_each_sheet_uploads_its_own_pictures(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """A decision, not an accident (#9 review): the API page does not say how long an uploaded
+    file's key stays usable, and a create is charged when it is accepted, so a key is reused
+    only within its batch (rows and reruns of one sheet), never by another sheet's batch."""
+    folder = with_assets(tmp_path / "wb")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, i in (("Week1", 0), ("Week2", 1)):
+        ws = wb.create_sheet(name)
+        ws.append(list(IMAGE_HEADER))
+        ws.append(row(i, "assets/shoe.png"))
+        ws.append(row(i + 5, "assets/shoe.png"))
+    manifest = folder / "wb.xlsx"
+    wb.save(manifest)
+    assert cli.run(manifest, "--sheet", "Week1").code == exitcodes.OK
+    assert sandbox.counters()["presigns"] == 1  # one upload serves both rows of the sheet
+    result = cli.run(manifest, "--sheet", "Week2")
+    assert result.code == exitcodes.OK, result
+    assert sandbox.counters()["presigns"] == 2 and creates(sandbox) == 4
