@@ -164,6 +164,8 @@ def record_adoptions(plan: p.Plan, journal: j.Journal, ledger: Ledger, batch: Ba
                 "request": dict(rp.row.request),
             },
         )
+        if rp.supersedes is not None:  # an edited row shows that video now, not its old one
+            journal.record_superseded(rp.supersedes.row_key, rp.row_key)
         if entry.batch_key != batch.key:
             ledger.claim(batch.key, rp.row_key, entry.id)
 

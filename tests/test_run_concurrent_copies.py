@@ -9,6 +9,7 @@ the race is certain, not likely.
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections import Counter
@@ -77,7 +78,10 @@ def test_copies_run_at_the_same_time_create_each_row_once(
     manifests = (first, second, renamed)
     PlannedBarrier(len(manifests)).install(monkeypatch)
     sb: Sandbox = sandbox_factory(fault_routes=("create",), latency_sec=0.02)
-    procs = [start_run(m, sb, "--rate", "500") for m in manifests]
+    # The renamed copy reports as JSON: rows not sent for another run are listed there.
+    procs = [
+        start_run(m, sb, "--rate", "500", *(["--json"] if m == renamed else [])) for m in manifests
+    ]
     outputs = [proc.communicate(timeout=120) for proc in procs]
     diag = "\n".join(
         f"--- {m} exit {p.returncode}\n{out}\n{err}"
@@ -95,7 +99,10 @@ def test_copies_run_at_the_same_time_create_each_row_once(
             assert rows[p]["status"] == "not submitted", (p, rows[p], diag)
             assert "being created by another run" in rows[p]["error"], (p, rows[p], diag)
             assert "Nothing was charged here; run again later" in rows[p]["error"], diag
-        if any(rows[p]["status"] != "ready" for p in prompts):
+        held = [i + 2 for i, p in enumerate(prompts) if rows[p]["status"] != "ready"]
+        if manifest == renamed:
+            assert json.loads(out)["heldForAnotherRun"] == held, diag
+        elif held:
             assert "were not sent twice" in out + err, diag  # and the summary says so
 
     # Run each again: the held rows pick up the other run's videos; nothing new is created.

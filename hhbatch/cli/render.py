@@ -398,6 +398,10 @@ def run_document(
         "timedOut": report.timed_out,
         "outOfCredits": bool(report.submit is not None and report.submit.out_of_credits),
         "unreachable": report.unreachable is not None,
+        # Sheet rows another run (a copy of the sheet) was creating, or had just created, at the
+        # same moment: not sent by this run (hhbatch.ledger.Ledger.admit).
+        "heldForAnotherRun": sorted(report.submit.held_elsewhere) if report.submit else [],
+        "adoptedFromAnotherRun": sorted(report.submit.adopted_elsewhere) if report.submit else [],
         "polls": report.polls,
         "elapsedSec": round(report.elapsed, 3),
         "plan": plan_document(plan),
