@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch import journal as j
+from hhbatch import spec
 from hhbatch.caps import Spend, SpendCaps, apply_caps
 from hhbatch.i18n import _
 from hhbatch.identity import fingerprint
@@ -234,6 +235,11 @@ def _unmatched(
     if previous_id and old is None:
         # The results sheet says this row was created, but the journal does not know it (lost
         # or moved journal). Trust the sheet: poll the id, never create the video a second time.
+        # A video the sheet shows ready, with its link, is finished (ready is final): counted
+        # ready, not polled, like a ready row the journal kept (hhbatch.recovery does the same).
+        previous = row.previous or {}
+        if previous.get("status") == spec.STATUS_READY and previous.get("videoUrl"):
+            return RowPlan(row, DONE, key, fp, adopt_video_id=previous_id)
         return RowPlan(row, WAIT, key, fp, adopt_video_id=previous_id)
     sheet_status = (row.previous or {}).get("status", "") if options.trust_sheet_ids else ""
     if old is None and sheet_status in _SHEET_MAYBE_CREATED and not options.resubmits_unknown(row):

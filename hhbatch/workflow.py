@@ -24,7 +24,7 @@ from hhbatch.caps import SpendCaps
 from hhbatch.config import Config, load_config
 from hhbatch.executor import Executor, SubmitOutcome
 from hhbatch.i18n import _
-from hhbatch.plan import WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_plan
+from hhbatch.plan import DONE, WAIT, Plan, PlanOptions, RowPlan, UploadNeed, build_plan
 from hhbatch.reconciler import Poller, RowResult, output_cells, sheet_results, summarize
 
 RESULTS_SUFFIX = ".results"
@@ -363,7 +363,24 @@ class Batch:
 
             record_adoptions(self.plan, self.journal, self.record.ledger, self.record.batch)
         for rp in self.plan.rows:
-            if rp.action == WAIT:
+            if rp.action == DONE and rp.adopt_video_id and rp.job is None:
+                # ready in the results sheet, unknown to the journal (lost): kept as it is shown
+                previous = rp.row.previous or {}
+                self.journal.adopt(
+                    rp.row_key,
+                    rp.fingerprint,
+                    rp.row.sheet_row,
+                    rp.adopt_video_id,
+                    state=j.READY,
+                    known={
+                        "status": spec.STATUS_READY,
+                        "video_url": previous.get("videoUrl") or None,
+                        "thumbnail_url": previous.get("thumbnailUrl") or None,
+                        "ready_at": previous.get("readyAt") or None,
+                        "request": dict(rp.row.request) or None,
+                    },
+                )
+            elif rp.action == WAIT:
                 if rp.adopted is not None and rp.job is None:
                     poller.add(rp.row_key, rp.adopted.video_id, just_created=False)
                 elif rp.adopt_video_id:

@@ -197,8 +197,9 @@ def test_a_zero_byte_journal_is_not_a_new_batch(
     assert ids_of(results_path(manifest)) == before
 
 
+@pytest.mark.parametrize("run_on", ["manifest", "results sheet"])
 def test_ready_rows_recovered_from_the_results_sheet_are_planned_as_ready(
-    cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_on: str
 ) -> None:
     """#9 review: after the journal was lost, rows the results sheet shows ready (with their
     video link) were planned as "still generating". They are ready: the plan says so, and the
@@ -208,11 +209,12 @@ def test_ready_rows_recovered_from_the_results_sheet_are_planned_as_ready(
     before = read_rows(results_path(manifest))
     shutil.rmtree(tmp_path / JOURNAL_DIRNAME)
     another_machine(monkeypatch, tmp_path)  # no ledger either: only the sheet remembers
-    result = cli.run(manifest, "--dry-run")
+    target = manifest if run_on == "manifest" else results_path(manifest)
+    result = cli.run(target, "--dry-run")
     assert result.code == exitcodes.OK, result
     counts = {line[:27].strip(): line[27:34].strip() for line in result.err.splitlines()}
     assert counts["already ready"] == "2" and counts["still generating"] == "0", result
-    result = cli.run(manifest)
+    result = cli.run(target)
     assert result.code == exitcodes.OK, result
     assert creates(sandbox) == 2
     after = read_rows(results_path(manifest))
