@@ -471,7 +471,7 @@ def download_batch(
     )
     rows, counts = collect(jobs, outcomes, results)
     report = DownloadReport(folder, rows, counts)
-    if write_sheet:
+    if write_sheet and rows:  # no ready row: no localFile to record, the sheet stays as it is
         report.output_path = write_results(batch, results, rows)
     return report
 

@@ -70,6 +70,16 @@ class OutputError(HhbatchError):
     pass
 
 
+class NotStarted(HhbatchError):
+    """``hhbatch status`` on a sheet nothing was submitted from yet: there is nothing to check,
+    and nothing is created for it (no journal, no results sheet). Not a failure: the CLI says
+    what to run first and exits 0."""
+
+    def __init__(self, message: str, *, sheet: str | None = None) -> None:
+        super().__init__(message)
+        self.sheet = sheet
+
+
 class ApiError(HhbatchError):
     pass
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hhbatch import batchid, errors, redact, spec
+from hhbatch import batchid, errors, redact, spec, textencoding
 from hhbatch import journal as j
 from hhbatch.caps import SpendCaps
 from hhbatch.config import Config, load_config
@@ -131,11 +131,26 @@ def _ledger_manifests(batch_keys: list[str]) -> set[str]:
 # .xlsx (an .xlsm keeps its macros; .ods/.xls get an .xlsx copy of their values).
 RESULT_SUFFIXES = {".csv": ".csv", ".tsv": ".tsv", ".txt": ".txt", ".xlsm": ".xlsm"}
 SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # one sheet of text: its encoding may need telling
 
 
 def is_sandbox_results(manifest: Path) -> bool:
     """A results sheet a ``--sandbox`` rehearsal wrote: its ids belong to a server now gone."""
     return Path(manifest).stem.endswith(SANDBOX_SUFFIX + RESULTS_SUFFIX)
+
+
+def rehearsal_manifest(results: Path) -> Path:
+    """The manifest a ``--sandbox`` rehearsal's results sheet was made from: the file beside
+    it named like the batch (campaign.sandbox.results.xlsx → campaign.xlsx, or the campaign.csv
+    or .ods that is there), for the advice to rehearse it again."""
+    results = Path(results)
+    stem = results.name[: -len(results.suffix)] if results.suffix else results.name
+    name = stem.removesuffix(SANDBOX_SUFFIX + RESULTS_SUFFIX)
+    for suffix in (results.suffix, *SHEET_SUFFIXES):
+        candidate = results.with_name(name + suffix)
+        if suffix and candidate.is_file():
+            return candidate
+    return results.with_name(name + results.suffix)
 
 
 def default_output_path(manifest: Path, *, sandbox: bool = False) -> Path:
@@ -196,6 +211,9 @@ def resolve_credentials(config: Config) -> tuple[str, str]:
                 "(e.g. https://example.happyhorse.ai) or put base_url in hhbatch.yaml."
             ).format(env=spec.ENV_BASE_URL)
         )
+    scheme, sep, rest = base.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        base = scheme.lower() + sep + rest  # schemes are case-insensitive (RFC 3986): HTTPS://…
     if not base.startswith(("http://", "https://")):
         raise errors.UsageError(
             _("{env} must start with https:// (got {base}).").format(
@@ -539,8 +557,13 @@ def prepare(
     *,
     load_manifest: Callable[..., Any] | None = None,
     require_credentials: bool = True,
+    require_started: bool = False,
 ) -> Batch:
-    """Load and validate the manifest, open the journal (taking the batch lock), and plan."""
+    """Load and validate the manifest, open the journal (taking the batch lock), and plan.
+
+    ``require_started`` (``hhbatch status``): a sheet nothing was ever submitted from raises
+    :class:`~hhbatch.errors.NotStarted` before anything is created for it (no journal, no
+    results sheet): a status check must not leave files behind for a batch that never ran."""
     from hhbatch.adoption import LedgerAdoption
     from hhbatch.loader import load_manifest as default_loader
     from hhbatch.record import open_record
@@ -552,15 +575,31 @@ def prepare(
             _("{path} does not exist or is not a file.").format(path=manifest_path)
         )
     config = load_config(options.config_path, manifest_path)
+    encoding = options.encoding or config.encoding
+    remembered = None
+    if encoding is None and not options.sandbox and manifest_path.suffix.lower() in TEXT_SUFFIXES:
+        # what a run read this very file with (after --encoding, or a detection) stays the rule
+        remembered = textencoding.recall(journal_path(manifest_path), manifest_path)
     manifest = loader(
         manifest_path,
         sheet=options.sheet or config.sheet,
         config=config,
-        encoding=options.encoding or config.encoding,
+        encoding=encoding or remembered,
     )
+    if remembered is not None and getattr(manifest, "csv_encoding", None):
+        from hhbatch.loader.encoding import REMEMBERED
+
+        manifest.csv_encoding_how = REMEMBERED
     sheet_errors = [problem.message for problem in manifest.problems if problem.is_error]
     if sheet_errors:
         raise errors.ManifestError(" ".join(sheet_errors), path=str(manifest_path))
+    if require_started and not options.sandbox and not _started(options, manifest_path, manifest):
+        raise errors.NotStarted(
+            _(
+                "Nothing of {file} (sheet {sheet}) was submitted yet: there is nothing to check."
+            ).format(file=manifest_path.name, sheet=repr(manifest.sheet_name)),
+            sheet=manifest.sheet_name,
+        )
     stack = ExitStack()
     record = None
     adopt = None
@@ -588,6 +627,7 @@ def prepare(
                 loader=loader,
             )
             journal, recovered = record.journal, record.recovered
+            _remember_encoding(journal, manifest_path, manifest)
             if record.ledger is not None and record.account is not None:
                 adopt = LedgerAdoption(
                     record.ledger,
@@ -622,6 +662,41 @@ def prepare(
         stack.close()
         raise
     return Batch(options, config, manifest, journal, plan, base_url, api_key, stack, record)
+
+
+def _remember_encoding(journal: j.Journal, manifest_path: Path, manifest: Any) -> None:
+    """A text manifest whose encoding had to be given or detected: keep it for later commands
+    (:mod:`hhbatch.textencoding`); a UTF-8 or marked file decides itself every time."""
+    from hhbatch.loader.encoding import DETECTED, GIVEN
+
+    how = getattr(manifest, "csv_encoding_how", None)
+    if how in (GIVEN, DETECTED) and manifest.format in batchid.SINGLE_SHEET_FORMATS:
+        textencoding.remember(journal, manifest_path, manifest.csv_encoding)
+
+
+def _started(options: RunOptions, manifest_path: Path, manifest: Any) -> bool:
+    """Whether any run ever worked on this sheet: its journal, its results sheet, result columns
+    in the sheet itself (a results sheet given as the manifest), or this machine's record of
+    created videos knows it. Read only: creates nothing."""
+    from hhbatch.identity import fingerprint
+
+    journal, _mark = batchid.journal_for(
+        manifest_path,
+        batch_name(manifest_path),
+        manifest.format,
+        manifest.sheet_name,
+        lambda: {fingerprint(row) for row in manifest.rows if row.valid},
+    )
+    if journal.exists() or results_path_for(manifest_path, options.out).exists():
+        return True
+    if any(row.previous.get("videoId") or row.previous.get("status") for row in manifest.rows):
+        return True
+    from hhbatch.ledger import Ledger, default_path
+
+    if not default_path().is_file():
+        return False
+    with Ledger.open() as ledger:
+        return ledger.knows_batch(str(journal))
 
 
 def spend_caps(options: RunOptions, config: Config) -> SpendCaps:

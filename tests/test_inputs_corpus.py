@@ -109,6 +109,11 @@ def test_encoding_from_hhbatch_yaml_and_on_status(
     assert result.code == exitcodes.OK, result
     assert "A piñata at a garden party" in prompts_created(sandbox)
     (tmp_path / "hhbatch.yaml").unlink()
+    # the batch journal remembers how the run read this file: status needs no --encoding
+    remembered = cli.status(manifest)
+    assert remembered.code == exitcodes.OK, remembered
+    # a file whose bytes changed is decided afresh: refused again until told
+    manifest.write_bytes(manifest.read_bytes() + b"\r\n")
     refused = cli.status(manifest)
     assert refused.code == exitcodes.USAGE and "--encoding" in refused.err, refused
     status = cli.status(manifest, "--encoding", "cp1252")

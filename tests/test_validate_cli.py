@@ -50,7 +50,7 @@ def test_samples_are_valid(run) -> None:
         code, out, err = run(str(SAMPLES / name))
         assert (code, err) == (0, "")
         assert "7 rows, 7 valid, 0 invalid (0 errors, 0 warnings)." in out
-        assert "Files to upload: 5 (2 audio, 2 image, 1 video)" in out
+        assert "Files to upload: 5 (2 audio files, 2 images, 1 video)" in out
         assert out.rstrip().endswith("Every row is valid.")
 
 

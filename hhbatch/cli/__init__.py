@@ -112,18 +112,40 @@ def wants_json(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``hhbatch`` command. Never lets a traceback or a broken pipe reach the user."""
-    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
-        print(f"hhbatch {__version__}")  # before the command modules load: start-up is all
-        return exitcodes.OK
-    code: int | None = None
+    """The ``hhbatch`` command. Never lets a traceback or a broken pipe reach the user.
+
+    A reader that goes away (``hhbatch history | head -2``) loses the rest of the output and
+    nothing else: the command finishes its work quietly and exits with the code that work has
+    (:class:`hhbatch.cli.failures.GuardedStream`), so the exit code never depends on how much
+    output a pipe happened to take."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = _main(list(sys.argv[1:] if argv is None else argv))
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:
+        with failures.guarded_output():
+            if args == ["--version"]:
+                print(f"hhbatch {__version__}")  # before the command modules load
+                return exitcodes.OK
+            return _main(args)
+    except BrokenPipeError:  # pragma: no cover - the guarded streams catch it first
         failures.silence_broken_pipe()
-        return code if code is not None else exitcodes.ROWS_NOT_OK
+        return exitcodes.USAGE
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (``run``), or None: for error documents."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--":
+            return None
+        if arg == "--lang":
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        return arg if arg in COMMAND_MODULES else None
+    return None
 
 
 def _main(argv: list[str]) -> int:
@@ -133,6 +155,11 @@ def _main(argv: list[str]) -> int:
     redact.register_secret(os.environ.get(spec.ENV_API_KEY))  # no message may ever show it
     i18n.setup(argv)  # --lang, HHBATCH_LANG or the locale
     json_mode = wants_json(argv)
+    command = command_of(argv)
+
+    def fail(code: str, message: str, exit_code: int, *, echo: str = "") -> int:
+        return _fail(json_mode, command, code, message, exit_code, echo=echo)
+
     with failures.terminate_raises():
         try:
             parser = build_parser()
@@ -144,7 +171,7 @@ def _main(argv: list[str]) -> int:
                     "prog": bad.parser.prog,
                     "message": bad.message,
                 }
-                return _fail(json_mode, "usage_error", text.strip(), exitcodes.USAGE, echo=text)
+                return fail("usage_error", text.strip(), exitcodes.USAGE, echo=text)
             func = getattr(args, "func", None)
             if func is None:
                 parser.print_help()
@@ -152,28 +179,34 @@ def _main(argv: list[str]) -> int:
             return int(func(args))
         except HhbatchError as err:
             message = redact.redact(failures.message_for(err))
-            return _fail(json_mode, jsonout.error_code(err), message, exitcodes.for_error(err))
+            return fail(jsonout.error_code(err), message, exitcodes.for_error(err))
         except KeyboardInterrupt:
-            return _fail(
-                json_mode, "interrupted", _("hhbatch: interrupted."), exitcodes.INTERRUPTED
-            )
+            return fail("interrupted", _("hhbatch: interrupted."), exitcodes.INTERRUPTED)
         except failures.Terminated:
-            return _fail(
-                json_mode,
+            return fail(
                 "terminated",
                 _("hhbatch: stopped by SIGTERM; nothing is left half-done."),
                 exitcodes.TERMINATED,
             )
 
 
-def _fail(json_mode: bool, code: str, message: str, exit_code: int, *, echo: str = "") -> int:
+def _fail(
+    json_mode: bool,
+    command: str | None,
+    code: str,
+    message: str,
+    exit_code: int,
+    *,
+    echo: str = "",
+) -> int:
     """A failure: the sentence on stderr (prefixed ``hhbatch:``), and under ``--json`` the error
-    document on stdout too, so a script reading stdout is never left with nothing."""
+    document on stdout too (with ``command`` and ``exitCode``, like every document), so a script
+    reading stdout is never left with nothing."""
     if echo:
         sys.stderr.write(echo)
     else:
         text = message if message.startswith("hhbatch") else f"hhbatch: {message}"
         print(text, file=sys.stderr, flush=True)
     if json_mode:
-        jsonout.emit(jsonout.error_document(code, message))
+        jsonout.emit(jsonout.error_document(code, message, command=command, exit_code=exit_code))
     return exit_code

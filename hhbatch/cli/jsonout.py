@@ -5,8 +5,10 @@ Why one module: scripts parse these documents, so the rules must not drift betwe
 * keys are camelCase, also keys made from data (``"not submitted"`` → ``"notSubmitted"``,
   ``"not_found"`` → ``"notFound"``); values (statuses, messages) stay as they are;
 * a document is printed once, on stdout, as the only thing there; messages go to stderr;
-* on failure stdout gets ``{"error": {"code": "<snake_case>", "message": "<sentence>"}}`` and
-  the process exits with the documented code (see :mod:`hhbatch.cli.exitcodes`).
+* on failure stdout gets ``{"command": "<command>", "error": {"code": "<snake_case>",
+  "message": "<sentence>"}, "exitCode": <code>}`` (``command`` is null when the command line
+  named none) and the process exits with that code (see :mod:`hhbatch.cli.exitcodes`): like
+  every other document, an error document has ``exitCode``.
 
 Kept free of heavy imports: every command loads it.
 """
@@ -47,8 +49,16 @@ def emit(document: Mapping[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def error_document(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_object(code: str, message: str) -> dict[str, str]:
+    """The ``error`` object: also carried by a run document when the run stopped part-way."""
+    return {"code": code, "message": message}
+
+
+def error_document(
+    code: str, message: str, *, command: str | None, exit_code: int
+) -> dict[str, Any]:
+    """What stdout gets when a command fails before it has a document of its own."""
+    return {"command": command, "error": error_object(code, message), "exitCode": exit_code}
 
 
 # Codes of hhbatch's own failures; a server's error keeps the code it sent (``invalid_api_key``).

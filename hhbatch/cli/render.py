@@ -196,10 +196,17 @@ class NextContext:
 def next_steps(report: RunReport, ctx: NextContext) -> list[tuple[str, str]]:
     """(command, what it does) for what a person would do next after this run or status."""
     # the reconciler (asyncio) loads with a run, not with `hhbatch --help` or `validate`
-    from hhbatch.reconciler import SHEET_FAILED, SHEET_INVALID, SHEET_NOT_SUBMITTED, SHEET_UNKNOWN
+    from hhbatch.reconciler import (
+        SETTLED_STATUSES,
+        SHEET_FAILED,
+        SHEET_INVALID,
+        SHEET_NOT_SUBMITTED,
+        SHEET_UNKNOWN,
+    )
 
     counts = report.counts
     steps: list[tuple[str, str]] = []
+    generating = sum(n for status, n in counts.items() if status not in SETTLED_STATUSES)
     if ctx.sandbox:
         if ctx.results is not None:
             steps.append(
@@ -216,6 +223,16 @@ def next_steps(report: RunReport, ctx: NextContext) -> list[tuple[str, str]]:
         )
         return steps
     run = ["run", ctx.manifest, *ctx.options]
+    if generating:
+        # first: after --no-wait (or a wait cut short) the videos are not done yet
+        steps.append(
+            (
+                command_line(["status", ctx.manifest, *ctx.options]),
+                _("check the {count} video(s) still generating and update the results").format(
+                    count=generating
+                ),
+            )
+        )
     if counts.get(SHEET_FAILED):
         steps.append(
             (
@@ -314,7 +331,15 @@ def summary_lines(report: RunReport, ctx: NextContext | None = None) -> list[str
         lines.append(_("Results: {path}").format(path=report.output_path))
     lines.extend(loss_lines(report.losses))
     unknown = rows_with(report, SHEET_UNKNOWN)
-    if unknown:
+    if len(unknown) == 1:
+        lines.append(
+            _(
+                "Row {row}: the create request got no answer, so this video may or may not "
+                "exist (and be charged). Look for it in your HappyHorse dashboard first; "
+                "resubmit it with --resubmit-unknown {row} only if it is not there."
+            ).format(row=unknown[0])
+        )
+    elif unknown:
         lines.append(
             _(
                 "Rows {rows}: the create request got no answer, so each of these videos may or "
@@ -347,29 +372,65 @@ def write_error_line(report: RunReport, manifest: Path) -> str:
     ).format(reason=report.write_error, command=resume_command(["status", str(manifest)]))
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The plan as JSON: a count for every action (``submit``: videos to create) and uploads."""
+def plan_document(plan: Plan, batch_key: str | None = None) -> dict[str, Any]:
+    """The plan as JSON: a count for every action (``submit``: videos to create), uploads, and
+    the rows shown with a video this machine's record says was already created (``adopted``)."""
     from hhbatch import plan as p
     from hhbatch.cli.jsonout import camel_keys
 
     counts = {action: 0 for action in p.ACTIONS}
     counts.update(plan.counts())
+    adopted = adopted_document(plan, batch_key)
     return {
         **camel_keys(counts),
         "uploads": len(plan.uploads),
         "uploadBytes": plan.upload_bytes,
         "uploadsReused": plan.uploads_reused,
         "secondsByResolution": plan.seconds_by_resolution(),
+        "adopted": len(adopted),
+        "adoptedRows": adopted,
     }
 
 
-def dry_run_document(plan: Plan, manifest: Path, sheet: str) -> dict[str, Any]:
+def adopted_document(plan: Plan, batch_key: str | None) -> list[dict[str, Any]]:
+    """Each adopted row as the plan lines tell it: the row here, the video, and where and when
+    it was created (``elsewhere``: from another file or folder, not this batch before its
+    journal was lost)."""
+    from datetime import datetime, timezone
+
+    from hhbatch.ledger import history_status
+
+    adopted = []
+    for rp in plan.rows:
+        entry = rp.adopted
+        if entry is None:
+            continue
+        adopted.append(
+            {
+                "sheetRow": rp.row.sheet_row,
+                "videoId": entry.video_id,
+                "status": history_status(entry),
+                "elsewhere": entry.batch_key != batch_key,
+                "batch": entry.manifest,
+                "sheet": entry.sheet,
+                "row": entry.sheet_row,
+                "createdAt": datetime.fromtimestamp(entry.when, tz=timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+            }
+        )
+    return adopted
+
+
+def dry_run_document(
+    plan: Plan, manifest: Path, sheet: str, batch_key: str | None = None
+) -> dict[str, Any]:
     return {
         "command": "run",
         "dryRun": True,
         "manifest": str(manifest),
         "sheet": sheet,
-        "plan": plan_document(plan),
+        "plan": plan_document(plan, batch_key),
         "rows": [
             {"sheetRow": rp.row.sheet_row, "action": rp.action, "note": rp.note} for rp in plan.rows
         ],
@@ -384,6 +445,7 @@ def run_document(
     ctx: NextContext | None = None,
     error: dict[str, str] | None = None,
     exit_code: int | None = None,
+    batch_key: str | None = None,
 ) -> dict[str, Any]:
     """What ``run --json`` and ``status --json`` print: counts, rows, plan, what next."""
     from hhbatch import caps
@@ -404,7 +466,7 @@ def run_document(
         "adoptedFromAnotherRun": sorted(report.submit.adopted_elsewhere) if report.submit else [],
         "polls": report.polls,
         "elapsedSec": round(report.elapsed, 3),
-        "plan": plan_document(plan),
+        "plan": plan_document(plan, batch_key),
         "rows": [
             {
                 "sheetRow": row,
@@ -495,9 +557,9 @@ class TqdmProgress:
         self._finish_bar = None  # nothing to wait for: no bar at all, not an empty one
         if in_flight:
             self._finish_bar = tqdm(total=in_flight, desc=_("finished"), unit="row", **common)
-        self._ticker: _Ticker | None = None
+        self._ticker: StatusTicker | None = None
         if not enabled:
-            self._ticker = _Ticker(interval or status_interval(), self.status_line)
+            self._ticker = StatusTicker(interval or status_interval(), self.status_line)
 
     def upload_progress(self, nbytes: int) -> None:
         self._uploaded += nbytes
@@ -591,7 +653,7 @@ class TqdmProgress:
                 bar.close()
 
 
-class _Ticker:
+class StatusTicker:
     """A daemon thread printing ``line()`` on stderr every ``interval`` seconds until stopped.
 
     Why a thread: while every job is generating nothing happens on the event loop for minutes,
@@ -625,7 +687,7 @@ def source_lines(manifest: Any, losses: list[str] | tuple[str, ...] = ()) -> lis
     """How the manifest was read, before anything is spent: a text file's encoding and one
     prompt exactly as it will be sent (mojibake shows here, not on the invoice), then what the
     results copy cannot keep."""
-    from hhbatch.loader.encoding import BOM, CERTAIN, DETECTED, GIVEN, label
+    from hhbatch.loader.encoding import BOM, CERTAIN, DETECTED, GIVEN, REMEMBERED, label
 
     lines = []
     if manifest.format == "csv" and manifest.csv_encoding:
@@ -634,6 +696,7 @@ def source_lines(manifest: Any, losses: list[str] | tuple[str, ...] = ()) -> lis
             BOM: _("marked in the file"),
             CERTAIN: _("certain"),
             DETECTED: _("detected"),
+            REMEMBERED: _("as an earlier run of this batch read this unchanged file"),
         }.get(manifest.csv_encoding_how or "", "")
         lines.append(
             "  "

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hhbatch.cli import exitcodes, failures
-from hhbatch.cli.jsonout import emit, error_document
+from hhbatch.cli.jsonout import emit, error_object
 from hhbatch.cli.options import (
     add_cap_options,
     add_common_options,
@@ -24,6 +24,7 @@ from hhbatch.cli.render import (
     ROWS_PATTERN,
     NextContext,
     TqdmProgress,
+    command_line,
     dry_run_document,
     invalid_lines,
     loss_lines,
@@ -53,9 +54,9 @@ examples:
   hhbatch run campaign.xlsx --dry-run        show the plan, send nothing
   hhbatch run campaign.xlsx --limit 5        try five rows first; the next run does the rest
 
-exit codes: 0 all rows ready · 1 some rows failed, invalid, unknown or not finished ·
-2 usage or input error · 3 authentication · 4 out of credits · 5 API unreachable ·
-130 interrupted (Ctrl-C) · 143 stopped by SIGTERM
+exit codes: 0 all rows ready (with --no-wait: all submitted) · 1 some rows failed, invalid,
+unknown or not finished · 2 usage or input error · 3 authentication · 4 out of credits ·
+5 API unreachable · 130 interrupted (Ctrl-C) · 143 stopped by SIGTERM
 """
 MORE_OPTIONS = 'more options (README.md, "Options of run"): {options}'
 # What ``run --help`` explains; every other option is named in one line and described in the
@@ -199,7 +200,7 @@ def handle(args: argparse.Namespace) -> int:
     # `hhbatch --help` and the start of every other command do not pay for it.
     from hhbatch.adoption import adopted_lines
     from hhbatch.download import DownloadOnReady
-    from hhbatch.workflow import RunOptions, is_sandbox_results, prepare
+    from hhbatch.workflow import RunOptions, is_sandbox_results, prepare, rehearsal_manifest
 
     manifest = Path(args.manifest)
     if is_sandbox_results(manifest) and not args.sandbox:
@@ -208,7 +209,7 @@ def handle(args: argparse.Namespace) -> int:
                 "{file} holds the results of a --sandbox rehearsal: its video ids belong to a "
                 "fake server that no longer runs. Run the real batch on your manifest instead "
                 "(e.g. {real}), or add --sandbox to rehearse again."
-            ).format(file=manifest.name, real=manifest.name.replace(".sandbox.results", ""))
+            ).format(file=manifest.name, real=rehearsal_manifest(manifest).name)
         )
     rows = args.resubmit_unknown
     options = RunOptions(
@@ -242,7 +243,7 @@ def handle(args: argparse.Namespace) -> int:
             say(line)
         for line in [*source_lines(batch.manifest), *loss_lines(batch.losses())]:
             say(line)
-        for line in adopted_lines(batch.plan, batch.record.batch.key if batch.record else None):
+        for line in adopted_lines(batch.plan, _batch_key(batch)):
             say(line)
         if batch.record is not None and batch.record.ledger is None and batch.plan.to_submit:
             say(
@@ -258,7 +259,9 @@ def handle(args: argparse.Namespace) -> int:
             say(_("Dry run: nothing was sent."))
             code = exitcodes.ROWS_NOT_OK if batch.plan.by_action("invalid") else exitcodes.OK
             if args.json:
-                document = dry_run_document(batch.plan, manifest, batch.manifest.sheet_name)
+                document = dry_run_document(
+                    batch.plan, manifest, batch.manifest.sheet_name, _batch_key(batch)
+                )
                 losses = batch.losses()
                 emit({**document, **({"losses": losses} if losses else {}), "exitCode": code})
             return code
@@ -287,6 +290,11 @@ def handle(args: argparse.Namespace) -> int:
             if downloads is not None:
                 _finish_downloads(batch, downloads)
         return _finish(args, batch, report, stop)
+
+
+def _batch_key(batch: Batch) -> str | None:
+    """Which batch this is in the ledger (None: a rehearsal, which has no ledger)."""
+    return batch.record.batch.key if batch.record is not None else None
 
 
 def _warn_rows_not_unknown(batch: Batch, rows: frozenset[int] | None) -> None:
@@ -402,13 +410,25 @@ def _own_argv() -> list[str]:
 def next_context(args: argparse.Namespace, report: Any, *, sandbox: bool = False) -> NextContext:
     """How the "next" commands name this batch: the manifest and --sheet/--out/--config as
     the user gave them."""
+    return NextContext(
+        manifest=str(args.manifest),
+        options=batch_options(args),
+        sandbox=sandbox,
+        results=report.output_path,
+    )
+
+
+def batch_options(args: argparse.Namespace) -> list[str]:
     options: list[str] = []
     for flag, value in (("--sheet", args.sheet), ("--out", args.out), ("--config", args.config)):
         if value is not None:
             options += [flag, str(value)]
-    return NextContext(
-        manifest=str(args.manifest), options=options, sandbox=sandbox, results=report.output_path
-    )
+    return options
+
+
+def status_command(args: argparse.Namespace) -> str:
+    """``hhbatch status MANIFEST`` with the --sheet/--out/--config this run was given."""
+    return command_line(["status", str(args.manifest), *batch_options(args)])
 
 
 def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSignal) -> int:
@@ -447,7 +467,7 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSign
         code = exitcodes.ROWS_NOT_OK
         error = ("results_not_written", write_error_line(report, args.manifest))
     else:
-        code = _rows_code(args, report)
+        code = rows_code(report, no_wait=args.no_wait)
     if report.write_error and error is not None and error[0] != "results_not_written":
         closing.insert(0, write_error_line(report, args.manifest))
     elif report.write_error:
@@ -455,9 +475,9 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSign
     if still_running and not report.interrupted:
         closing.append(
             _(
-                "{count} video(s) still generating. Check later with 'hhbatch status {manifest}' "
-                "or by running the same command again."
-            ).format(count=still_running, manifest=args.manifest)
+                "{count} video(s) still generating. Check later with '{command}' or by running "
+                "the same command again."
+            ).format(count=still_running, command=status_command(args))
         )
     if error is not None:
         ctx = None  # the closing sentence says how to continue
@@ -467,8 +487,9 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSign
                 report,
                 batch.plan,
                 ctx=ctx,
-                error=error_document(*error)["error"] if error else None,
+                error=error_object(*error) if error else None,
                 exit_code=code,
+                batch_key=_batch_key(batch),
             )
         )
     else:
@@ -479,15 +500,19 @@ def _finish(args: argparse.Namespace, batch: Batch, report: Any, stop: _StopSign
     return code
 
 
-def _rows_code(args: argparse.Namespace, report: Any) -> int:
+def rows_code(report: Any, *, no_wait: bool = False) -> int:
+    """The exit code the rows give (README, "Exit codes"): 0 when every row is ready (rows
+    marked to skip aside); with ``--no-wait`` (submitting and returning is its success) also
+    when the rest are still generating; 1 when any row failed, is invalid, unknown, edited or
+    not submitted, or (without ``--no-wait``) is still generating."""
     from hhbatch.reconciler import SETTLED_STATUSES
 
-    if report.all_ready:
-        return exitcodes.OK
     bad = SETTLED_STATUSES - {"ready", "skipped"}  # failed, invalid, unknown, not submitted, …
     if any(report.counts.get(s) for s in bad):
         return exitcodes.ROWS_NOT_OK
+    if not report.results:
+        return exitcodes.OK
     settled = all(status in SETTLED_STATUSES for status in report.counts)
-    if settled or args.no_wait:
+    if settled or no_wait:
         return exitcodes.OK  # ready and skipped rows only; or submitted and left generating
     return exitcodes.ROWS_NOT_OK

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from hhbatch.cli import exitcodes
-from hhbatch.cli.jsonout import emit, error_document
+from hhbatch.cli.jsonout import emit, error_object
 from hhbatch.cli.options import add_common_options
 from hhbatch.cli.render import TqdmProgress, run_document, summary_lines, write_error_line
-from hhbatch.cli.run import next_context
+from hhbatch.cli.run import batch_options, next_context, rows_code
 from hhbatch.i18n import _
 
 DESCRIPTION = """\
@@ -45,6 +45,7 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hhbatch.errors import NotStarted
     from hhbatch.workflow import RunOptions, prepare
 
     options = RunOptions(
@@ -54,7 +55,11 @@ def handle(args: argparse.Namespace) -> int:
         config_path=args.config,
         encoding=args.encoding,
     )
-    with prepare(options) as batch:
+    try:
+        batch = prepare(options, require_started=True)
+    except NotStarted as nothing:
+        return _not_started(args, nothing)
+    with batch:
         if batch.needs_api(submit=False):
             batch.check_api()  # unreachable (exit 5) or a refused key (exit 3): before the bar
         progress = TqdmProgress(batch.plan, submitting=False)
@@ -63,7 +68,7 @@ def handle(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         ctx = next_context(args, report)
-        code = exitcodes.OK if report.all_ready else exitcodes.ROWS_NOT_OK
+        code = rows_code(report)
         if report.write_error:
             code = exitcodes.ROWS_NOT_OK  # a failed write is never a success
         if report.unreachable is not None:
@@ -71,10 +76,16 @@ def handle(args: argparse.Namespace) -> int:
         if args.json:
             error = None
             if report.unreachable is not None:
-                error = error_document("api_unreachable", str(report.unreachable))["error"]
+                error = error_object("api_unreachable", str(report.unreachable))
             emit(
                 run_document(
-                    report, batch.plan, command="status", ctx=ctx, error=error, exit_code=code
+                    report,
+                    batch.plan,
+                    command="status",
+                    ctx=ctx,
+                    error=error,
+                    exit_code=code,
+                    batch_key=batch.record.batch.key if batch.record is not None else None,
                 )
             )
         else:
@@ -85,3 +96,34 @@ def handle(args: argparse.Namespace) -> int:
         if report.write_error:
             print(write_error_line(report, args.manifest), file=sys.stderr, flush=True)
         return code
+
+
+def _not_started(args: argparse.Namespace, nothing: Exception) -> int:
+    """Nothing was submitted from this sheet: say so and what to run; no file was made."""
+    from hhbatch.cli.render import command_line, display_width, pad
+
+    options = batch_options(args)
+    steps = [
+        (
+            command_line(["run", str(args.manifest), *options, "--dry-run"]),
+            _("see the plan; send nothing"),
+        ),
+        (command_line(["run", str(args.manifest), *options]), _("create the videos")),
+    ]
+    commands = [command for command, _text in steps]
+    if args.json:
+        emit(
+            {
+                "command": "status",
+                "started": False,
+                "message": str(nothing),
+                "counts": {},
+                "rows": [],
+                "next": commands,
+                "exitCode": exitcodes.OK,
+            }
+        )
+    width = max(display_width(command) for command in commands) + 3
+    lines = [str(nothing), _("Next:"), *(f"  {pad(c, width)}{text}" for c, text in steps)]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    return exitcodes.OK

@@ -286,6 +286,17 @@ def _videos(count: int) -> str:
     return _counted(count, _("{count} video"), _("{count} videos"))
 
 
+def _files_of_kind(kind: str, count: int) -> str:
+    """``2 images``, ``1 video``, ``3 audio files`` (``2 张图片`` …): the kind in words."""
+    if kind == "image":
+        return _counted(count, _("{count} image"), _("{count} images"))
+    if kind == "video":
+        return _videos(count)
+    if kind == "audio":
+        return _counted(count, _("{count} audio file"), _("{count} audio files"))
+    return _counted(count, _("{count} file"), _("{count} files"))
+
+
 def render_text(
     manifest: Manifest, summary: Summary, written: Path | None, losses: list[str] | None = None
 ) -> str:
@@ -338,7 +349,9 @@ def render_text(
         )
     uploads = _("Files to upload: {count}").format(count=summary.files_to_upload)
     if summary.files_to_upload:
-        kinds = _(", ").join(f"{n} {kind}" for kind, n in sorted(summary.uploads_by_kind.items()))
+        kinds = _(", ").join(
+            _files_of_kind(kind, n) for kind, n in sorted(summary.uploads_by_kind.items())
+        )
         uploads = _("{uploads} ({kinds}), {size} in total").format(
             uploads=uploads, kinds=kinds, size=human_size(summary.upload_bytes)
         )

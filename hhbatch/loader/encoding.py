@@ -47,6 +47,7 @@ GIVEN = "given"  # --encoding or hhbatch.yaml
 BOM = "bom"
 CERTAIN = "certain"  # strict UTF-8, or UTF-16 recognised by its NUL bytes
 DETECTED = "detected"  # a legacy code page, clearly ahead of the others
+REMEMBERED = "remembered"  # what a run read this unchanged file with (hhbatch.textencoding)
 
 # The "ANSI" code pages of Windows (Excel's and Notepad's CSV/TXT), most common markets first.
 # GBK is decoded with gb18030, its superset; Big5 with cp950 and Shift-JIS with cp932, the

@@ -157,7 +157,10 @@ def sha256_of(path: Path) -> str:
 
 
 def human_size(size: int, megabyte: int = spec.MEGABYTE) -> str:
-    """Sizes in the API's own unit (its "MB"), so "12.3 MB" compares with "at most 10 MB"."""
+    """Sizes in the API's own unit (its "MB"), so "12.3 MB" compares with "at most 10 MB"; the
+    unit in the interface language ("816 字节")."""
     if size < megabyte / 10:
-        return f"{size / (megabyte / 1000):.1f} KB" if size >= 1000 else f"{size} bytes"
-    return f"{size / megabyte:.1f} MB"
+        if size >= 1000:
+            return _("{size} KB").format(size=f"{size / (megabyte / 1000):.1f}")
+        return (_("{size} byte") if size == 1 else _("{size} bytes")).format(size=size)
+    return _("{size} MB").format(size=f"{size / megabyte:.1f}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ def _read_zip(path: Path, sheet: str | None) -> RawSheet:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
+            strict = _is_strict(archive, names)
     except (zipfile.BadZipFile, OSError) as err:
         raise ManifestError(
             _(
@@ -118,9 +120,30 @@ def _read_zip(path: Path, sheet: str | None) -> RawSheet:
             ),
             path=str(path),
         )
+    if strict:
+        # calamine reads it, but the results copy cannot be written: refuse before any plan
+        raise ManifestError(
+            _(
+                "{path} is saved as Strict Open XML; save it as an ordinary Excel "
+                "workbook (.xlsx) and run again."
+            ).format(path=path.name),
+            path=str(path),
+        )
     raw = _read_workbook(path, sheet, "xlsx")
     raw.uncached_formulas = uncached_formulas(path, raw.sheet_name)
     return raw
+
+
+_STRICT_RELATIONSHIP = re.compile(rb"""Type\s*=\s*["']http://purl\.oclc\.org/ooxml/""")
+
+
+def _is_strict(archive: zipfile.ZipFile, names: set[str]) -> bool:
+    """A Strict Open XML workbook (Excel's "Strict Open XML Spreadsheet"): its package points
+    to the workbook with a ``purl.oclc.org`` relationship type, which the results writer does
+    not write (hhbatch.output refuses it); told here, before any plan is shown."""
+    if "_rels/.rels" not in names:
+        return False
+    return _STRICT_RELATIONSHIP.search(archive.read("_rels/.rels")) is not None
 
 
 def _read_workbook(path: Path, sheet: str | None, kind: str) -> RawSheet:
