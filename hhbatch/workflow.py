@@ -596,7 +596,8 @@ def prepare(
     if require_started and not options.sandbox and not _started(options, manifest_path, manifest):
         raise errors.NotStarted(
             _(
-                "Nothing of {file} (sheet {sheet}) was submitted yet: there is nothing to check."
+                "{file} (sheet {sheet}) was never run: nothing of it was submitted, so there "
+                "is nothing to check and no file was made."
             ).format(file=manifest_path.name, sheet=repr(manifest.sheet_name)),
             sheet=manifest.sheet_name,
         )

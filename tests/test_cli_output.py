@@ -126,8 +126,8 @@ def test_the_end_of_a_run_names_rows_and_the_next_commands(cli: Cli, tmp_path: P
     manifest = write_csv(tmp_path / "mix.csv", ("Prompt", "Duration (s)"), rows)
     result = cli.run(manifest)
     assert result.code == exitcodes.ROWS_NOT_OK, result
-    assert re.search(r"failed\s+1\s+rows 3\b", result.err), result
-    assert re.search(r"invalid\s+1\s+rows 4\b", result.err), result
+    assert re.search(r"failed\s+1\s+row 3\b", result.err), result
+    assert re.search(r"invalid\s+1\s+row 4\b", result.err), result
     assert f"hhbatch run {manifest} --retry-failed" in result.err
     assert f"hhbatch download {manifest}" in result.err
     assert f"hhbatch report {manifest}" in result.err

@@ -325,7 +325,8 @@ def summary_lines(report: RunReport, ctx: NextContext | None = None) -> list[str
         line = f"  {pad(status_label(status), 18)} {count:>6}"
         if status in listed:
             rows = rows_with(report, status)
-            line += "   " + _("rows {rows}").format(rows=rows_text(rows))
+            label = _("row {rows}") if len(rows) == 1 else _("rows {rows}")
+            line += "   " + label.format(rows=rows_text(rows))
         lines.append(line)
     if report.output_path is not None:
         lines.append(_("Results: {path}").format(path=report.output_path))

@@ -124,8 +124,9 @@ def _read_zip(path: Path, sheet: str | None) -> RawSheet:
         # calamine reads it, but the results copy cannot be written: refuse before any plan
         raise ManifestError(
             _(
-                "{path} is saved as Strict Open XML; save it as an ordinary Excel "
-                "workbook (.xlsx) and run again."
+                '{path} is saved as a "Strict Open XML Spreadsheet", whose results copy hhbatch '
+                "cannot write; nothing was sent. In Excel choose File > Save As and save it as an "
+                'ordinary "Excel Workbook (.xlsx)", then run again.'
             ).format(path=path.name),
             path=str(path),
         )
