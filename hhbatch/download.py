@@ -459,6 +459,7 @@ def download_batch(
         for row in manifest.rows
     )
     jobs = plan_files(results, stems, folder)
+    existed = folder.exists()
     outcomes = asyncio.run(
         fetch_files(
             jobs,
@@ -470,6 +471,8 @@ def download_batch(
         )
     )
     rows, counts = collect(jobs, outcomes, results)
+    if not existed and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()  # every file failed (a rehearsal's dead links): leave no empty folder
     report = DownloadReport(folder, rows, counts)
     if write_sheet and rows:  # no ready row: no localFile to record, the sheet stays as it is
         report.output_path = write_results(batch, results, rows)

@@ -594,11 +594,18 @@ def prepare(
     if sheet_errors:
         raise errors.ManifestError(" ".join(sheet_errors), path=str(manifest_path))
     if require_started and not options.sandbox and not _started(options, manifest_path, manifest):
-        raise errors.NotStarted(
-            _(
+        if manifest.format in batchid.SINGLE_SHEET_FORMATS:
+            never = _(
+                "{file} was never run: nothing of it was submitted, so there is nothing to "
+                "check and no file was made."
+            )
+        else:
+            never = _(
                 "{file} (sheet {sheet}) was never run: nothing of it was submitted, so there "
                 "is nothing to check and no file was made."
-            ).format(file=manifest_path.name, sheet=repr(manifest.sheet_name)),
+            )
+        raise errors.NotStarted(
+            never.format(file=manifest_path.name, sheet=repr(manifest.sheet_name)),
             sheet=manifest.sheet_name,
         )
     stack = ExitStack()

@@ -172,3 +172,4 @@ def test_downloading_a_rehearsals_results_says_the_links_are_gone(cli: Cli, tmp_
     assert f"hhbatch run {manifest} --sandbox --yes --download" in download.err, download
     assert "Run the same command again" not in download.err, download
     assert not results_path(manifest).exists()
+    assert not (tmp_path / "campaign.sandbox_videos").exists()  # no empty folder left
