@@ -131,7 +131,10 @@ def test_every_json_example_in_the_readme_parses_and_is_camel_case() -> None:
         document = json.loads(block)
         keys = list(_json_keys(document))
         assert all(re.match(r"^[a-z0-9][A-Za-z0-9]*$|^…$", k) for k in keys), keys
-        commands.add(document.get("command", "error" if "error" in document else None))
+        commands.add(document.get("command"))
+        if "error" in document:  # an error document: command and exitCode like every other
+            assert {"command", "exitCode"} <= set(document), document
+            commands.add("error")
     assert {"run", "download", "report", "validate", "error"} <= commands
 
 
