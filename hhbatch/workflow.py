@@ -213,7 +213,10 @@ def resolve_credentials(config: Config) -> tuple[str, str]:
         )
     scheme, sep, rest = base.partition("://")
     if sep and scheme.lower() in ("http", "https"):
-        base = scheme.lower() + sep + rest  # schemes are case-insensitive (RFC 3986): HTTPS://…
+        # scheme and host are case-insensitive (RFC 3986): HTTPS://API.Example.com is the same
+        # server, and the same key of the per-user ledger and learned rates, as https://api.…
+        host, slash, path = rest.partition("/")
+        base = scheme.lower() + sep + host.lower() + slash + path
     if not base.startswith(("http://", "https://")):
         raise errors.UsageError(
             _("{env} must start with https:// (got {base}).").format(

@@ -108,6 +108,8 @@ def test_url_schemes_are_case_insensitive(
     monkeypatch.setenv("HAPPYHORSE_BASE_URL", scheme.upper() + "://" + rest)
     ran = cli.run(manifest)
     assert ran.code == exitcodes.OK, ran
+    monkeypatch.setenv("HAPPYHORSE_BASE_URL", scheme.capitalize() + "://" + rest.upper())
+    assert cli.status(manifest).code == exitcodes.OK  # Http:// is the same server: no lock
     monkeypatch.setenv("HAPPYHORSE_BASE_URL", "FTP://" + rest)
     refused = cli.run(manifest)
     assert refused.code == exitcodes.USAGE and "must start with https://" in refused.err
