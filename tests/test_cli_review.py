@@ -20,6 +20,7 @@ from runkit import SAMPLES, SIMPLE_HEADER, Cli, results_path, simple_rows, write
 
 from hhbatch import i18n
 from hhbatch.cli import exitcodes
+from hhbatch.cli.download import TqdmDownload
 from hhbatch.loader.filetypes import human_size
 from hhbatch.sandbox import Sandbox
 
@@ -54,6 +55,11 @@ def test_download_without_a_terminal_prints_lines_not_bars(cli: Cli, tmp_path: P
     assert download.code == exitcodes.OK, download
     assert "4 file(s) downloaded" in download.err, download
     assert "\r" not in download.err, download
+    progress = TqdmDownload(2, enabled=False)  # the line a pipe gets every interval
+    progress.expect(2_000_000)
+    progress.advance(1_000_000)
+    progress.close()
+    assert re.search(r"elapsed: downloaded 1\.0 MB of 2\.0 MB, 0 file\(s\) done", progress.line())
 
 
 def test_status_of_a_never_run_sheet_creates_nothing(cli: Cli, tmp_path: Path) -> None:
