@@ -110,7 +110,12 @@ def register(subparsers: Any) -> None:
     )
     add_cap_options(parser)
     parser.add_argument(
-        "--no-wait", action="store_true", help=_("submit and exit; 'hhbatch status' checks later")
+        "--no-wait",
+        action="store_true",
+        help=_(
+            "submit and exit (exit 0 while the videos are still generating); "
+            "'hhbatch status' checks later"
+        ),
     )
     parser.add_argument(
         "--retry-failed", action="store_true", help=_("submit again rows that failed before")
