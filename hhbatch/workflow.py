@@ -596,7 +596,11 @@ def prepare(
     sheet_errors = [problem.message for problem in manifest.problems if problem.is_error]
     if sheet_errors:
         raise errors.ManifestError(" ".join(sheet_errors), path=str(manifest_path))
-    if require_started and not options.sandbox and not _started(options, manifest_path, manifest):
+    if (
+        require_started
+        and not options.sandbox
+        and not _started(options, manifest_path, manifest, loader, config)
+    ):
         if manifest.format in batchid.SINGLE_SHEET_FORMATS:
             never = _(
                 "{file} was never run: nothing of it was submitted, so there is nothing to "
@@ -685,7 +689,9 @@ def _remember_encoding(journal: j.Journal, manifest_path: Path, manifest: Any) -
         textencoding.remember(journal, manifest_path, manifest.csv_encoding)
 
 
-def _started(options: RunOptions, manifest_path: Path, manifest: Any) -> bool:
+def _started(
+    options: RunOptions, manifest_path: Path, manifest: Any, loader: Any, config: Config
+) -> bool:
     """Whether any run ever worked on this sheet: its journal, its results sheet, result columns
     in the sheet itself (a results sheet given as the manifest), or this machine's record of
     created videos knows it. Read only: creates nothing."""
@@ -698,16 +704,32 @@ def _started(options: RunOptions, manifest_path: Path, manifest: Any) -> bool:
         manifest.sheet_name,
         lambda: {fingerprint(row) for row in manifest.rows if row.valid},
     )
-    if journal.exists() or results_path_for(manifest_path, options.out).exists():
+    if journal.exists():
         return True
-    if any(row.previous.get("videoId") or row.previous.get("status") for row in manifest.rows):
+    if _has_results(manifest.rows):
         return True
+    results = results_path_for(manifest_path, options.out)
+    if results.is_file():
+        if manifest.format in batchid.SINGLE_SHEET_FORMATS:
+            return True
+        # a workbook's results copy holds every sheet: only this sheet's own result columns
+        # say that this sheet ran (a run of another sheet wrote the file)
+        try:
+            copy = loader(results, sheet=manifest.sheet_name, config=config)
+        except errors.HhbatchError:
+            return True  # unreadable: let the ordinary path say what is wrong with it
+        if _has_results(copy.rows):
+            return True
     from hhbatch.ledger import Ledger, default_path
 
     if not default_path().is_file():
         return False
     with Ledger.open() as ledger:
         return ledger.knows_batch(str(journal))
+
+
+def _has_results(rows: Any) -> bool:
+    return any(row.previous.get("videoId") or row.previous.get("status") for row in rows)
 
 
 def spend_caps(options: RunOptions, config: Config) -> SpendCaps:

@@ -181,3 +181,25 @@ def test_downloading_a_rehearsals_results_says_the_links_are_gone(cli: Cli, tmp_
     assert "Run the same command again" not in download.err, download
     assert not results_path(manifest).exists()
     assert not (tmp_path / "campaign.sandbox_videos").exists()  # no empty folder left
+
+
+def test_status_of_a_never_run_sheet_beside_a_run_one_creates_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    first = workbook.active
+    first.title = "Spring"
+    second = workbook.create_sheet("Autumn")
+    for sheet in (first, second):
+        sheet.append(list(SIMPLE_HEADER))
+        sheet.append(simple_rows(1, start=0 if sheet is first else 1)[0])
+    manifest = tmp_path / "two.xlsx"
+    workbook.save(manifest)
+    assert cli.run(manifest, "--sheet", "Spring").code == exitcodes.OK
+    before = sorted(tmp_path.rglob("*"))
+    status = cli.status(manifest, "--sheet", "Autumn")
+    assert status.code == exitcodes.OK and "was never run" in status.err, status
+    assert sorted(tmp_path.rglob("*")) == before  # no journal for Autumn, results untouched
+    assert cli.status(manifest, "--sheet", "Spring").code == exitcodes.OK
