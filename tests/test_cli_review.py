@@ -41,6 +41,7 @@ def test_no_wait_exits_0_offers_status_and_nothing_is_drawn_or_downloaded(
     assert re.search(rf"hhbatch status {re.escape(str(manifest))}\s+check the 2 video", ran.err)
     status = cli.status(manifest)
     assert status.code == exitcodes.ROWS_NOT_OK, status  # not finished yet
+    assert json.loads(cli.status(manifest, "--json").out)["started"] is True
     assert "\r" not in status.err, status  # no bar redraws without a terminal
     download = cli("download", manifest)
     assert download.code == exitcodes.OK, download

@@ -77,17 +77,16 @@ def handle(args: argparse.Namespace) -> int:
             error = None
             if report.unreachable is not None:
                 error = error_object("api_unreachable", str(report.unreachable))
-            emit(
-                run_document(
-                    report,
-                    batch.plan,
-                    command="status",
-                    ctx=ctx,
-                    error=error,
-                    exit_code=code,
-                    batch_key=batch.record.batch.key if batch.record is not None else None,
-                )
+            document = run_document(
+                report,
+                batch.plan,
+                command="status",
+                ctx=ctx,
+                error=error,
+                exit_code=code,
+                batch_key=batch.record.batch.key if batch.record is not None else None,
             )
+            emit({"command": "status", "started": True, **document})
         else:
             for line in summary_lines(report, ctx):
                 print(line, file=sys.stderr, flush=True)
