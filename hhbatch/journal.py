@@ -30,6 +30,7 @@ from typing import Any
 
 from hhbatch.errors import BatchLocked, JournalError
 from hhbatch.i18n import _
+from hhbatch.userdata import normalize_base_url
 
 SCHEMA_VERSION = 1
 
@@ -224,7 +225,13 @@ class Journal:
                 ).format(path=self.path)
             )
         recorded = meta.get("base_url")
-        if recorded is not None and base_url is not None and recorded != base_url:
+        # Scheme and host are case-insensitive: a batch started before base URLs were
+        # normalised (HTTPS://Api.Example.com) is the same server as https://api.example.com.
+        if (
+            recorded is not None
+            and base_url is not None
+            and normalize_base_url(recorded) != normalize_base_url(base_url)
+        ):
             if not self._created_anything():
                 # Nothing was ever created against the old address (a typo, no network, a
                 # dry run): there are no ids to lose. Follow the new address; storage keys

@@ -120,6 +120,18 @@ def test_base_url_mismatch_is_refused(path: Path) -> None:
         pass
 
 
+def test_base_url_spelt_in_another_case_is_the_same_server(path: Path) -> None:
+    # A batch started before base URLs were normalised kept the address as typed; scheme and
+    # host are case-insensitive, so the same server in lower case resumes it (with its ids).
+    with j.Journal.open(path, base_url="HTTPS://API.Example.com/v1") as journal:
+        journal.record_intent("k#1", "k", 2, {"prompt": "x"})
+        journal.record_created("k#1", "vid-1", "queued")
+    with j.Journal.open(path, base_url="https://api.example.com/v1") as journal:
+        assert journal.jobs()["k#1"].video_id == "vid-1"
+    with pytest.raises(JournalError, match="was started against"):  # the path is not a host
+        j.Journal.open(path, base_url="https://api.example.com/V1")
+
+
 def test_newer_schema_is_refused(path: Path) -> None:
     with j.Journal.open(path, base_url=BASE):
         pass
