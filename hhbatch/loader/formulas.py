@@ -21,6 +21,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -37,38 +38,175 @@ _OVERLAP = 64  # a tag cut by a chunk boundary is looked for in the last and fir
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature … file name length, extra field length
 
 
+# Cells kept of each column (of each kind) by :func:`scan`: the loader keeps those below the
+# header in the columns it reads and names the first few, so a sheet of 100,000 formulas costs
+# no list of 100,000 cells. (Rows above the header are few: titles and notes.)
+_PER_COLUMN = 64
+# What an aggregate over a column is called (``_xlfn.`` marks functions newer than Excel 2007).
+_AGGREGATE = re.compile(
+    r"(?<![\w.])(?:_xlfn\.)?(?:SUM|SUMIFS?|SUMPRODUCT|SUBTOTAL|AGGREGATE|AVERAGE|AVERAGEA|"
+    r"AVERAGEIFS?|COUNT|COUNTA|COUNTBLANK|COUNTIFS?|MAX|MAXA|MAXIFS|MIN|MINA|MINIFS|MEDIAN|"
+    r"PRODUCT|STDEV|STDEVA|STDEVP|STDEV\.[SP]|VAR|VARA|VARP|VAR\.[SP])\s*\(",
+    re.IGNORECASE,
+)
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_RANGE = re.compile(r"\$?[A-Z]{1,3}\$?(\d+)\s*:\s*\$?[A-Z]{1,3}\$?(\d+)", re.IGNORECASE)
+_WHOLE_COLUMN = re.compile(r"(?<![\w.$])\$?[A-Z]{1,3}\s*:\s*\$?[A-Z]{1,3}(?![\w(])", re.IGNORECASE)
+_THIS_ROW = re.compile(r"@|#this\s*row", re.IGNORECASE)
+_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+CALC_MARK = "_hhbatch.valuesCalculated"  # see :attr:`SheetFormulas.recalculate`
+
+
+@dataclass(frozen=True)
+class FormulaCell:
+    """A formula cell worth telling about: its saved value is missing or not to be trusted, or
+    it aggregates a column (a totals line)."""
+
+    ref: str  # "B5"
+    row: int  # 1-based
+    column: int  # 1-based
+    text: str  # the formula, without "=" (a shared formula's follower: its master's text)
+    cached: bool  # a value was saved with it
+    aggregate: bool  # SUM/SUBTOTAL/COUNT/… of a range spanning rows, or of a table column
+
+
+@dataclass
+class SheetFormulas:
+    """What the sheet part and the workbook say about the sheet's formulas."""
+
+    # The workbook says its saved results are not to be trusted: ``<calcPr
+    # fullCalcOnLoad="1"/>``, which XlsxWriter and openpyxl write because they save 0 (or
+    # nothing) as each formula's result and leave the calculation to Excel. Not when hhbatch's
+    # own results writer set it (on a workbook whose results were calculated): it leaves the
+    # hidden name ``_hhbatch.valuesCalculated`` to say so, and Excel drops the flag on save.
+    recalculate: bool = False
+    cells: list[FormulaCell] = field(default_factory=list)  # sheet order
+    # Totals rows of the sheet's Excel tables (``totalsRowCount``): (first column, last
+    # column, row), 1-based; never data, whatever they hold.
+    table_totals: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def untrusted(self, cell: FormulaCell) -> bool:
+        """The cell's value as read is not the formula's result."""
+        return not cell.cached or self.recalculate
+
+
 def uncached_formulas(path: Path, sheet_name: str, limit: int = 6) -> list[str]:
     """Up to ``limit`` cell references (``B2``) of the sheet whose formula has no saved value.
 
     Returns an empty list when the part cannot be found or parsed: the reader reports damage.
     """
+    return [c.ref for c in scan(path, sheet_name).cells if not c.cached][:limit]
+
+
+def scan(path: Path, sheet_name: str) -> SheetFormulas:
+    """The sheet's formulas worth telling about, its tables' totals rows and whether the
+    workbook's saved results may be trusted; empty when the parts cannot be read (the reader
+    reports damage)."""
+    found = SheetFormulas()
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet_name)
-            if part is None or not _has_formula(path, archive, archive.getinfo(part)):
-                return []
-            with archive.open(part) as stream:
-                return _cells_without_value(stream, limit)
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            found.recalculate = _recalculates_on_load(workbook)
+            part = _sheet_part(archive, workbook, sheet_name)
+            if part is None:
+                return found
+            found.table_totals = _table_totals(archive, part)
+            if _has_formula(path, archive, archive.getinfo(part)):
+                with archive.open(part) as stream:
+                    found.cells = _formula_cells(stream, found.recalculate)
     except (KeyError, OSError, zlib.error, zipfile.BadZipFile, ElementTree.ParseError):
-        return []
+        return SheetFormulas()
+    return found
 
 
-def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+def _recalculates_on_load(workbook: ElementTree.Element) -> bool:
+    calc = workbook.find(f"{_MAIN}calcPr")
+    if calc is None or calc.get("fullCalcOnLoad", "").strip().lower() not in ("1", "true"):
+        return False
+    return not any(n.get("name") == CALC_MARK for n in workbook.iter(f"{_MAIN}definedName"))
+
+
+def is_aggregate(text: str) -> bool:
+    """``text`` (a formula) aggregates a column: an aggregate function, and a range spanning
+    rows (``B2:B3``, ``B:B``) or a table column (``Vids[Duration (s)]``, not ``[@…]``)."""
+    bare = _STRING.sub('""', text)
+    if not _AGGREGATE.search(bare):
+        return False
+    if any(a != b for a, b in _RANGE.findall(bare)) or _WHOLE_COLUMN.search(bare):
+        return True
+    return "[" in bare and not _THIS_ROW.search(bare)
+
+
+def _sheet_part(
+    archive: zipfile.ZipFile, workbook: ElementTree.Element, sheet_name: str
+) -> str | None:
     rel_id = None
     for sheet in workbook.iter(f"{_MAIN}sheet"):
         if sheet.get("name") == sheet_name:
             rel_id = sheet.get(f"{_REL}id")
     if rel_id is None:
         return None
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    links = _relationships(archive, "xl/workbook.xml").get(rel_id)
+    return links[0][1] if links else None
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, list[tuple[str, str]]]:
+    """The part's relationships: id → [(type, target part)]; {} when it has none."""
+    folder, name = posixpath.split(part)
+    rels_name = posixpath.join(folder, "_rels", name + ".rels")
+    if rels_name not in archive.NameToInfo:
+        return {}
+    rels = ElementTree.fromstring(archive.read(rels_name))
+    found: dict[str, list[tuple[str, str]]] = {}
     for rel in rels.iter(f"{_PKG_REL}Relationship"):
-        if rel.get("Id") == rel_id:
-            target = rel.get("Target", "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join("xl", target))
-    return None
+        if rel.get("TargetMode") == "External":
+            continue
+        target = rel.get("Target", "")
+        if target.startswith("/"):
+            target = target.lstrip("/")
+        else:
+            target = posixpath.normpath(posixpath.join(folder, target))
+        found.setdefault(rel.get("Id", ""), []).append((rel.get("Type", ""), target))
+    return found
+
+
+def _table_totals(archive: zipfile.ZipFile, part: str) -> list[tuple[int, int, int]]:
+    totals = []
+    for links in _relationships(archive, part).values():
+        for rel_type, target in links:
+            if not rel_type.endswith("/table") or target not in archive.NameToInfo:
+                continue
+            table = ElementTree.fromstring(archive.read(target))
+            try:
+                count = int(table.get("totalsRowCount", "0") or 0)
+            except ValueError:
+                continue
+            first, _, last = table.get("ref", "").partition(":")
+            start, end = (
+                _REF.fullmatch(first.replace("$", "")),
+                _REF.fullmatch(last.replace("$", "")),
+            )
+            if count <= 0 or start is None or end is None:
+                continue
+            left, right = _column_number(start[1]), _column_number(end[1])
+            bottom = int(end[2])
+            totals.extend((left, right, row) for row in range(bottom - count + 1, bottom + 1))
+    return totals
+
+
+def _letters(column: int) -> str:
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
 
 
 def _has_formula(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
@@ -164,18 +302,48 @@ def _markers_in(data: bytes) -> bool:
     return False
 
 
-def _cells_without_value(stream: object, limit: int) -> list[str]:
-    found: list[str] = []
-    for _event, element in ElementTree.iterparse(stream):  # type: ignore[arg-type]
-        if element.tag != f"{_MAIN}c":
+def _formula_cells(stream: object, recalculate: bool) -> list[FormulaCell]:
+    """The formula cells of the part worth telling about (at most ``_PER_COLUMN`` of each kind
+    in each column), in sheet order."""
+    found: list[FormulaCell] = []
+    kept: dict[tuple[int, bool], int] = {}  # (column, aggregate) → cells kept
+    shared: dict[str, str] = {}  # a shared formula's si → its master's text
+    row = column = 0  # where the cell is when it does not say (``r`` is optional)
+    for event, element in ElementTree.iterparse(stream, ("start", "end")):  # type: ignore[arg-type]
+        if event == "start":
+            if element.tag == f"{_MAIN}row":
+                number = element.get("r", "")
+                row = int(number) if number.isdigit() else row + 1
+                column = 0
             continue
+        if element.tag != f"{_MAIN}c":
+            if element.tag == f"{_MAIN}row":
+                element.clear()
+            continue
+        where = _REF.fullmatch(element.get("r", ""))
+        if where is not None:
+            row, column = int(where[2]), _column_number(where[1])
+        else:
+            column += 1
         formula = element.find(f"{_MAIN}f")
         if formula is not None:
+            text = formula.text or ""
+            si = formula.get("si")
+            if formula.get("t") == "shared" and si is not None:
+                if text.strip():
+                    shared[si] = text
+                else:
+                    text = shared.get(si, "")
             value = element.find(f"{_MAIN}v")
-            inline = element.find(f"{_MAIN}is")
-            if (value is None or not (value.text or "").strip()) and inline is None:
-                found.append(element.get("r", "?"))
-                if len(found) >= limit:
-                    break
+            cached = (value is not None and bool((value.text or "").strip())) or element.find(
+                f"{_MAIN}is"
+            ) is not None
+            aggregate = is_aggregate(text)
+            if aggregate or not cached or recalculate:
+                count = kept.get((column, aggregate), 0)
+                if count < _PER_COLUMN:
+                    kept[(column, aggregate)] = count + 1
+                    ref = f"{_letters(column)}{row}"
+                    found.append(FormulaCell(ref, row, column, text, cached, aggregate))
         element.clear()
     return found

@@ -30,7 +30,13 @@ from hhbatch.loader.normalize import (
     plain_filled_text,
 )
 from hhbatch.loader.readers import RawSheet, read_sheet
-from hhbatch.loader.validate import Defaults, SheetValidator, column_letter, field_message
+from hhbatch.loader.validate import (
+    Defaults,
+    SheetValidator,
+    _skip_text,
+    column_letter,
+    field_message,
+)
 
 # How many non-empty rows may sit above the header (titles, notes) before we give up.
 _HEADER_SEARCH_ROWS = 10
@@ -84,10 +90,20 @@ def _load(
         sheet if sheet is not None else config.sheet,
         encoding=encoding if encoding is not None else config.encoding,
     )
-    if raw.uncached_formulas:
-        raise _uncached_formulas_error(path, raw)
     matcher = HeaderMatcher(config.aliases)
-    header_index, columns, problems = _find_header(raw, path, matcher)
+    try:
+        header_index, columns, problems = _find_header(raw, path, matcher)
+    except ManifestError:
+        # A header row of formulas Excel never calculated reads as blank: say that instead.
+        if raw.formulas is not None:
+            searched = _header_search_end(raw)
+            cells = [c for c in raw.formulas.cells if c.row <= searched]
+            untrusted = [c.ref for c in cells if raw.formulas.untrusted(c)]
+            if untrusted:
+                raise _uncached_formulas_error(path, raw, untrusted) from None
+        raise
+    if raw.formulas is not None:
+        _check_formulas(raw, path, header_index, columns, problems)
     manifest_dir = Path(base_dir).resolve() if base_dir is not None else path.resolve().parent
     checker = FileChecker(manifest_dir, config.megabyte)
     defaults = _defaults(config, matcher, checker, manifest_dir, raw.sheet_name, problems)
@@ -117,8 +133,97 @@ def _load(
     )
 
 
-def _uncached_formulas_error(path: Path, raw: RawSheet) -> ManifestError:
-    cells = raw.uncached_formulas or []
+def _header_search_end(raw: RawSheet) -> int:
+    """The last sheet row :func:`_find_header` may look at."""
+    seen = 0
+    for index, cells in enumerate(raw.rows):
+        if not all(is_blank(c) for c in cells):
+            seen += 1
+            if seen >= _HEADER_SEARCH_ROWS:
+                return index + 1
+    return len(raw.rows) + _HEADER_SEARCH_ROWS
+
+
+def _check_formulas(
+    raw: RawSheet, path: Path, header_index: int, columns: list[Column], problems: list[Problem]
+) -> None:
+    """Rows that are not videos taken out, and values that are not the formulas' results
+    refused, before a single row is judged (let alone paid for).
+
+    * An Excel table's totals row is no data row: it is left out (never validated, sent or
+      written to), whatever it holds.
+    * A row whose cells total the column (``=SUM(B2:B3)``, ``=SUBTOTAL(109,Vids[Duration])``)
+      is a totals line under the data: an error naming the cell, unless the row is marked Skip.
+    * A formula whose saved value is missing, or not to be trusted (the workbook asks Excel to
+      recalculate everything on open: XlsxWriter and openpyxl save 0 as every result), in a
+      column hhbatch reads: the whole sheet is refused, naming the cells (reading 0 as a CFG
+      scale or "0" as a style would be paid for).
+    """
+    found = raw.formulas
+    if found is None:
+        return
+    header_row = header_index + 1
+    fields = {c.index for c in columns if c.field}
+    read = {c.index for c in columns if c.field or c.output or c.skip}
+    not_data: set[int] = set()
+    for left, right, row in found.table_totals:
+        if row > header_row and any(left <= index <= right for index in fields):
+            not_data.add(row)
+    cells = [
+        c for c in found.cells if c.row > header_row and c.column in read and c.row not in not_data
+    ]
+    untrusted = {(c.row, c.column) for c in cells if found.untrusted(c)}
+    skip = next((c.index for c in columns if c.skip), None)
+
+    def skipped(row: int) -> bool:
+        if skip is None or (row, skip) in untrusted or row > len(raw.rows):
+            return False
+        values = raw.rows[row - 1]
+        return skip <= len(values) and _skip_text(values[skip - 1]) is not None
+
+    totals: dict[int, Any] = {}
+    for cell in cells:
+        aggregate = cell.aggregate and cell.column in fields
+        if aggregate and cell.row not in totals and not skipped(cell.row):
+            totals[cell.row] = cell
+    for row, cell in totals.items():
+        not_data.add(row)
+        problems.append(
+            Problem(
+                ERROR,
+                raw.sheet_name,
+                cell.ref,
+                row,
+                None,
+                None,
+                "=" + cell.text,
+                _(
+                    "{sheet}!{cell} holds ={formula}: a totals row is not a video; delete it, "
+                    "move it off the data, or mark the row Skip."
+                ).format(sheet=raw.sheet_name, cell=cell.ref, formula=cell.text),
+            )
+        )
+    for row in not_data:
+        if row <= len(raw.rows):
+            raw.rows[row - 1] = [None] * len(raw.rows[row - 1])
+    refs = [
+        c.ref
+        for c in cells
+        if (c.row, c.column) in untrusted and c.row not in not_data and not skipped(c.row)
+    ]
+    if refs:
+        error = _uncached_formulas_error(path, raw, refs)
+        if totals:
+            error = ManifestError(
+                " ".join([str(error), *(p.message for p in problems if p.is_error)]),
+                path=str(path),
+                sheet=raw.sheet_name,
+            )
+        raise error
+
+
+def _uncached_formulas_error(path: Path, raw: RawSheet, refs: list[str]) -> ManifestError:
+    cells = refs[:6]
     return ManifestError(
         _(
             "{sheet}!{cells}: these cells hold formulas whose results were never calculated and "

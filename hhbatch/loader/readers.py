@@ -22,7 +22,7 @@ import python_calamine as calamine
 from hhbatch.errors import ManifestError
 from hhbatch.i18n import _
 from hhbatch.loader import encoding as text_encoding
-from hhbatch.loader.formulas import uncached_formulas
+from hhbatch.loader.formulas import SheetFormulas, scan
 
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -45,7 +45,8 @@ class RawSheet:
     # XLSX: where hhbatch marked its own result columns (see hhbatch.marks); None when unmarked.
     marks: list[Any] | None = None
     csv_encoding_how: str | None = None  # see hhbatch.loader.encoding: given/bom/certain/detected
-    uncached_formulas: list[str] | None = None  # cells holding a formula with no saved result
+    # XLSX: formulas whose values cannot be trusted or that total a column, tables' totals rows
+    formulas: SheetFormulas | None = None
 
 
 def read_sheet(path: Path, sheet: str | None = None, *, encoding: str | None = None) -> RawSheet:
@@ -131,7 +132,7 @@ def _read_zip(path: Path, sheet: str | None) -> RawSheet:
             path=str(path),
         )
     raw = _read_workbook(path, sheet, "xlsx")
-    raw.uncached_formulas = uncached_formulas(path, raw.sheet_name)
+    raw.formulas = scan(path, raw.sheet_name)
     return raw
 
 
