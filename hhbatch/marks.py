@@ -26,6 +26,10 @@ from hhbatch.columns import ALL_OUTPUT_COLUMNS, ResultColumn
 MARK_PREFIX = "_hhbatch."
 _MARK_BYTES = MARK_PREFIX.encode("ascii")
 SUFFIX = " (hhbatch)"
+# A workbook-scoped hidden name the results writer leaves when it asks Excel to recalculate on
+# open (``fullCalcOnLoad``) a workbook whose saved results were calculated: the loader then
+# still trusts them, as it trusted the input's (see hhbatch.loader.formulas).
+CALC_MARK = MARK_PREFIX + "valuesCalculated"
 # A block of our names counts as ours only around one of these (never a common word alone).
 ANCHORS = frozenset({"videoId", "validationErrors"})
 _SUFFIX_RE = re.compile(r"\s*[(（]\s*hhbatch\s*[)）]\s*$", re.IGNORECASE)

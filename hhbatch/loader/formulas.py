@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from hhbatch.marks import CALC_MARK
+
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -54,7 +56,6 @@ _RANGE = re.compile(r"\$?[A-Z]{1,3}\$?(\d+)\s*:\s*\$?[A-Z]{1,3}\$?(\d+)", re.IGN
 _WHOLE_COLUMN = re.compile(r"(?<![\w.$])\$?[A-Z]{1,3}\s*:\s*\$?[A-Z]{1,3}(?![\w(])", re.IGNORECASE)
 _THIS_ROW = re.compile(r"@|#this\s*row", re.IGNORECASE)
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
-CALC_MARK = "_hhbatch.valuesCalculated"  # see :attr:`SheetFormulas.recalculate`
 
 
 @dataclass(frozen=True)

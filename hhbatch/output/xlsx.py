@@ -656,9 +656,18 @@ class XlsxSheet:
                 el.set("localSheetId", local)
                 el.set("hidden", "1")
                 el.text = f"{quoted}!${column_letter(index)}${patch.header_row}"
+        calc = root.find(f"{{{ns}}}calcPr")
+        asked = calc is not None and calc.get("fullCalcOnLoad", "").strip().lower() in ("1", "true")
+        if not asked and not any(el.get("name") == marks.CALC_MARK for el in names):
+            # The input's saved results were calculated (the loader trusted them); the flag set
+            # below must not make a rerun on this results sheet distrust them (see
+            # hhbatch.loader.formulas). Without the flag (XlsxWriter, openpyxl saved 0s), no mark.
+            el = etree.SubElement(names, f"{{{ns}}}definedName")
+            el.set("name", marks.CALC_MARK)
+            el.set("hidden", "1")
+            el.text = "TRUE"
         if not len(names):
             root.remove(names)
-        calc = root.find(f"{{{ns}}}calcPr")
         if calc is None:
             calc = etree.Element(f"{{{ns}}}calcPr")
             _insert_ordered(root, calc, _WORKBOOK_ORDER)
