@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hhbatch.hanzi import simplified
+
 
 @dataclass(frozen=True)
 class ResultColumn:
@@ -76,14 +78,14 @@ def status_from_sheet(text: str) -> str:
 
 
 def is_skip_header(header: str) -> bool:
-    key = "".join(str(header).split()).casefold()
+    key = simplified("".join(str(header).split())).casefold()
     return key in {h.casefold() for h in SKIP_HEADERS}
 
 
 def skip_marker(value: str) -> str | None:
     """The marker text when a skip cell keeps its row out of the run, else None."""
     text = value.strip()
-    if not text or text.casefold() in SKIP_NO_WORDS:
+    if not text or simplified(text).casefold() in SKIP_NO_WORDS:
         return None
     return text
 
@@ -94,7 +96,7 @@ def header_for(column: ResultColumn, language: str) -> str:
 
 def output_column_for_header(header: str) -> ResultColumn | None:
     """Which of our output columns a header names (either language, case/space-insensitive)."""
-    key = "".join(str(header).split()).casefold()
+    key = simplified("".join(str(header).split())).casefold()
     for column in ALL_OUTPUT_COLUMNS:
         if key in (column.name.casefold(), column.zh.casefold()):
             return column

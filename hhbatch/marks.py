@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hhbatch.columns import ALL_OUTPUT_COLUMNS, ResultColumn
+from hhbatch.hanzi import simplified
 
 MARK_PREFIX = "_hhbatch."
 _MARK_BYTES = MARK_PREFIX.encode("ascii")
@@ -37,7 +38,7 @@ _BY_NAME = {column.name: column for column in ALL_OUTPUT_COLUMNS}
 
 
 def _key(text: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
+    return simplified("".join(unicodedata.normalize("NFKC", str(text)).split())).casefold()
 
 
 _BY_KEY = {

@@ -2,7 +2,9 @@
 
 Why so many names: the people filling the sheet are marketing teams, not integrators. They write
 "Duration (s)" or "时长", never ``durationSec``. Matching ignores case, spaces, ``_``/``-`` and
-full-width punctuation, so "Aspect Ratio", "aspect_ratio" and "ASPECTRATIO" are one header.
+full-width punctuation, so "Aspect Ratio", "aspect_ratio" and "ASPECTRATIO" are one header; and
+Traditional Chinese characters (提示詞, 時長（秒）) are compared as Simplified ones (see
+:mod:`hhbatch.hanzi`), with the words Taiwan and Hong Kong use (解析度, 影片) among the aliases.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from hhbatch import spec
 from hhbatch.errors import ConfigError
+from hhbatch.hanzi import simplified
 from hhbatch.i18n import _
 
 # Canonical manifest fields: every create field except the storage keys, plus the file columns.
@@ -48,9 +51,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "时长",
         "视频时长",
         "秒数",
+        "影片时长",
+        "影片长度",
     ),
-    "aspectRatio": ("Aspect ratio", "画面比例", "Ratio", "比例", "宽高比", "画幅"),
-    "resolution": ("Resolution", "分辨率", "清晰度"),
+    "aspectRatio": ("Aspect ratio", "画面比例", "Ratio", "比例", "宽高比", "长宽比", "画幅"),
+    "resolution": ("Resolution", "分辨率", "清晰度", "解析度"),
     "sourceImage": (
         "Source image",
         "首帧图片",
@@ -77,6 +82,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "Reference video",
         "参考视频",
         "Video reference",
+        "参考影片",
         "referenceVideoKey",
         "referenceVideoUrl",
     ),
@@ -87,6 +93,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "Music",
         "音频",
         "配乐",
+        "参考音讯",
         "referenceAudioKey",
         "audioUrl",
     ),
@@ -107,8 +114,9 @@ def _has_cjk(text: str) -> bool:
 
 
 def header_key(text: object) -> str:
-    """Comparable form of a header: NFKC (full-width → ASCII), casefolded, no spaces/_/-/*/:."""
-    normal = unicodedata.normalize("NFKC", str(text))
+    """Comparable form of a header: NFKC (full-width → ASCII), Simplified Chinese, casefolded,
+    no spaces/_/-/*/:."""
+    normal = simplified(unicodedata.normalize("NFKC", str(text)))
     return _STRIP_CHARS.sub("", normal).casefold()
 
 

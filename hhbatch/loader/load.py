@@ -25,6 +25,7 @@ from hhbatch.loader.model import ERROR, WARNING, Column, Manifest, ManifestRow, 
 from hhbatch.loader.normalize import (
     blank_values,
     cell_text,
+    display,
     is_blank,
     normalize_field,
     plain_filled_text,
@@ -355,6 +356,21 @@ def _find_header(
             sheet=raw.sheet_name,
         )
     known = ", ".join(f'"{english_header(n)}"' for n in ("prompt", "durationSec"))
+    names = [cell_text(c) for c in raw.rows[first] if not is_blank(c)]
+    if len(names) > 1 and all(isinstance(c, str) for c in raw.rows[first] if not is_blank(c)):
+        # Texts only: a header row in words hhbatch does not know; say which words it saw.
+        seen = ", ".join(display(n, 30) for n in names[:8]) + (", …" if names[8:] else "")
+        raise ManifestError(
+            _(
+                "Sheet {sheet} of {file}: no header row found; row {row} looks like headers "
+                "({names}) but none of them names a column hhbatch knows; use names such as "
+                "{known} (see the README's table), or add yours under aliases: in hhbatch.yaml."
+            ).format(
+                sheet=repr(raw.sheet_name), file=path.name, row=first + 1, names=seen, known=known
+            ),
+            path=str(path),
+            sheet=raw.sheet_name,
+        )
     raise ManifestError(
         _(
             "Sheet {sheet} of {file}: no header row found; the first non-empty row (row {row}) "
