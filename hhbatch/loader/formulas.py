@@ -40,10 +40,6 @@ _OVERLAP = 64  # a tag cut by a chunk boundary is looked for in the last and fir
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature … file name length, extra field length
 
 
-# Cells kept of each column (of each kind) by :func:`scan`: the loader keeps those below the
-# header in the columns it reads and names the first few, so a sheet of 100,000 formulas costs
-# no list of 100,000 cells. (Rows above the header are few: titles and notes.)
-_PER_COLUMN = 64
 # What an aggregate over a column is called (``_xlfn.`` marks functions newer than Excel 2007).
 _AGGREGATE = re.compile(
     r"(?<![\w.])(?:_xlfn\.)?(?:SUM|SUMIFS?|SUMPRODUCT|SUBTOTAL|AGGREGATE|AVERAGE|AVERAGEA|"
@@ -58,7 +54,7 @@ _THIS_ROW = re.compile(r"@|#this\s*row", re.IGNORECASE)
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FormulaCell:
     """A formula cell worth telling about: its saved value is missing or not to be trusted, or
     it aggregates a column (a totals line)."""
@@ -304,10 +300,12 @@ def _markers_in(data: bytes) -> bool:
 
 
 def _formula_cells(stream: object, recalculate: bool) -> list[FormulaCell]:
-    """The formula cells of the part worth telling about (at most ``_PER_COLUMN`` of each kind
-    in each column), in sheet order."""
+    """The formula cells of the part worth telling about, in sheet order.
+
+    Every one of them: the loader decides which lie in its columns below the header and outside
+    skipped rows, and a cap per column could leave a formula it must refuse unseen. (A sheet
+    with many is a sheet of formulas, whose parse costs far more than these small objects.)"""
     found: list[FormulaCell] = []
-    kept: dict[tuple[int, bool], int] = {}  # (column, aggregate) → cells kept
     shared: dict[str, str] = {}  # a shared formula's si → its master's text
     row = column = 0  # where the cell is when it does not say (``r`` is optional)
     for event, element in ElementTree.iterparse(stream, ("start", "end")):  # type: ignore[arg-type]
@@ -341,10 +339,7 @@ def _formula_cells(stream: object, recalculate: bool) -> list[FormulaCell]:
             ) is not None
             aggregate = is_aggregate(text)
             if aggregate or not cached or recalculate:
-                count = kept.get((column, aggregate), 0)
-                if count < _PER_COLUMN:
-                    kept[(column, aggregate)] = count + 1
-                    ref = f"{_letters(column)}{row}"
-                    found.append(FormulaCell(ref, row, column, text, cached, aggregate))
+                ref = f"{_letters(column)}{row}"
+                found.append(FormulaCell(ref, row, column, text, cached, aggregate))
         element.clear()
     return found
