@@ -67,6 +67,7 @@ def test_a_tables_total_row_is_neither_sent_nor_written(
     assert all(sheet.cell(4, c).value is None for c in range(3, sheet.max_column + 1))
     table = sheet.tables["Vids"]
     assert table.totalsRowCount == 1 and table.ref.endswith("4")
+    assert table.autoFilter.ref.endswith("3")  # the filter still stops above the Total Row
     # rerun (the same command, then on the results sheet): nothing more is created
     assert cli.run(manifest).code == exitcodes.OK
     assert cli.run(results).code == exitcodes.OK

@@ -336,7 +336,13 @@ class SheetPatch:
             ns = etree.QName(root).namespace
             for child in root:
                 if isinstance(child.tag, str) and etree.QName(child).localname == "autoFilter":
-                    child.set("ref", new_ref)
+                    # Only wider: a table's filter stops above its Total Row (totalsRowCount),
+                    # which must stay out of it.
+                    try:
+                        f_col, f_row, _f_max_col, f_max_row = parse_range(child.get("ref", ""))
+                    except ValueError:
+                        f_col, f_row, f_max_row = min_col, min_row, max_row
+                    child.set("ref", range_ref(f_col, f_row, index, f_max_row))
             columns = root.find(f"{{{ns}}}tableColumns")
             if columns is not None:
                 next_id = 1 + max((int(c.get("id", "0")) for c in columns), default=0)
