@@ -45,11 +45,21 @@ CONFIDENT = {
     "traditional": ("一匹馬在草原上奔跑,6,720p,\r\n產品在桌面上緩緩旋轉,5,1080p,備註\r\n", "cp950"),
     "one traditional word": ("A horse runs on the 草原,6,720p,\r\n" + BEACH, "cp950"),
     "korean": ("해변에서 달리는 말,6,720p,\r\n" + BEACH, "cp949"),
+    # Polish writes ń only before a consonant or at the end: "pińata" is nobody's word.
+    "piñata, not pińata": ("A piñata at a party,6,720p,\r\n" + BEACH, "cp1252"),
+    # German needs ß, which the Baltic page holds only for German: Zoë, not Zoė.
+    "german with Zoë": ("Ein großer Hund läuft über die Wiese,6,720p,Zoë\r\n", "cp1252"),
+    "swedish with Zoë": ("Smörgåsbord på bordet,6,720p,Zoë\r\n", "cp1252"),
+    # ė after a consonant is Lithuanian; French and Dutch put ë only after a vowel.
+    "lithuanian": ("Saulėlydis prie jūros,6,720p,Gintarė\r\n", "cp1257"),
 }
 
 # Too little text to tell: two code pages read it differently and both plausibly.
 AMBIGUOUS = {
-    "piñata / pińata": ("A piñata at a party,6,720p,\r\n" + BEACH, "cp1252"),
+    "crêpe / crępe": ("A crêpe at a party,6,720p,\r\n" + BEACH, "cp1252"),
+    "Zoė / Zoë": ("A horse on the beach,6,720p,Zoė\r\n", "cp1257"),
+    # ē reads as ç, ā as â: still letters of one language (Albanian) in cp1252
+    "Bērni / Bçrni": ("Bērni spēlējas dārzā,6,720p,Jānis\r\n", "cp1257"),
     "Győr / Gyõr": ("Egy ló fut a parton,6,720p,Győr\r\n" + BEACH, "cp1250"),
     "Kırmızı / Kýrmýzý": ("Kırmızı bir at,6,720p,\r\n" + BEACH, "cp1254"),
     "one kanji": ("A cat sleeps under the 桜 tree,6,720p,\r\n" + BEACH, "cp932"),

@@ -17,9 +17,14 @@ proves nothing. The order of evidence:
    * implausible words: a character of the reading outside the everyday repertoire of its
      standard (for CJK pages: outside GB2312 level 1, Big5's frequent characters, JIS level 1
      kanji and kana, KS X 1001 hangul), a control or private-use character, a symbol glued to a
-     letter (``s³ońca``), scripts mixed inside one word (``Cafй``), a capital after a small letter;
-   * how many languages the accented Latin letters need (``crème brûlée`` is French alone;
-     ``crčme brűlée`` needs Czech and Hungarian).
+     letter (``s³ońca``), scripts mixed inside one word (``Cafй``), a capital after a small letter,
+     accented Latin letters that are not all of one language (``brūlée``: ū is Baltic, é is not)
+     or stand where that language never puts them (``pińata``: Polish has no ń before a vowel;
+     ``Kavinë``: French and Dutch put ë only after a vowel);
+   * how many languages the words need, each weighted by whether the code page is that
+     language's own (``Ein großer Hund … Zoë`` is German and French in cp1252, but German and
+     Lithuanian in cp1257, whose users do not write German), with cp1252 first among readings
+     that are otherwise equal -- never more than a tie-break.
 
    A reading is *confident* only when it is clearly ahead of every reading that gives a different
    text. charset-normalizer alone ranks short files wrongly (Shift-JIS below cp949, cp1252 below
@@ -35,8 +40,9 @@ import codecs
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import combinations
+from functools import cache, partial
 from pathlib import Path
 
 from hhbatch.errors import ManifestError
@@ -105,31 +111,97 @@ _EVERYDAY = {
     "cp949": ("euc_kr", ((0xA1A1, 0xACFE), (0xB0A1, 0xC8FE))),
 }
 
-# Accented letters of the languages written in the Latin code pages above.
-_ALPHABETS = (
-    "àâæçéèêëîïôœùûüÿ",  # French
-    "äöüß",  # German
-    "áéíñóúü",  # Spanish
-    "áâãàçéêíóôõú",  # Portuguese
-    "àèéìíîòóùú",  # Italian
-    "éëïóöüè",  # Dutch
-    "æøåé",  # Danish, Norwegian
-    "åäöé",  # Swedish
-    "äöåšž",  # Finnish
-    "áðéíóúýþæö",  # Icelandic
-    "àçéèíïóòúü",  # Catalan
-    "ąćęłńóśźż",  # Polish
-    "áčďéěíňóřšťúůýž",  # Czech
-    "áäčďéíĺľňóôŕšťúýž",  # Slovak
-    "áéíóöőúüű",  # Hungarian
-    "ăâîșțşţ",  # Romanian
-    "čćđšž",  # Croatian, Slovenian, Bosnian
-    "çğıöşüâîû",  # Turkish
-    "ąčęėįšųūž",  # Lithuanian
-    "āčēģīķļņšūž",  # Latvian
-    "äõöüšž",  # Estonian
+
+def _after_vowel(word: str, letters: str) -> bool:
+    """French, Dutch and Catalan write ë, ï, ÿ only after a vowel: the diaeresis splits two
+    vowels (``Noël``, ``naïve``, ``België``, ``veïna``). A Lithuanian ``ė`` read as cp1252 lands
+    after a consonant (``Kavinë``)."""
+    return all(i and _vowel(word[i - 1]) for i, c in enumerate(word) if c in letters)
+
+
+def _polish_n(word: str) -> bool:
+    """Polish writes ń only before a consonant or at a word's end (before a vowel it is
+    ``ni``): the Spanish ``piñata`` read as cp1250 gives the impossible ``pińata``."""
+    return all(
+        i and (i + 1 == len(word) or not _vowel(word[i + 1]))
+        for i, c in enumerate(word)
+        if c == "ń"
+    )
+
+
+def _cedilla(word: str, end: bool = False) -> bool:
+    """French and Portuguese write ç only before a, o, u (``façade``, ``açúcar``); Catalan also
+    at a word's end (``feliç``). A Latvian ``ē`` read as cp1252 is a ç before anything
+    (``Bçrni``)."""
+    return all(
+        (i + 1 == len(word) and end)
+        or (i + 1 < len(word) and unicodedata.normalize("NFD", word[i + 1])[:1] in "aou")
+        for i, c in enumerate(word)
+        if c == "ç"
+    )
+
+
+def _all(*rules: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda word: all(rule(word) for rule in rules)
+
+
+def _vowel(char: str) -> bool:
+    base = unicodedata.normalize("NFD", char.lower())[:1]
+    return base in ("a", "e", "i", "o", "u", "y") or char.lower() in "æœø"
+
+
+@dataclass(frozen=True)
+class _Language:
+    """A language written in the Latin code pages: its accented letters, the code page its
+    Windows saves CSVs in, and a rule of where a letter may stand (lowercase word)."""
+
+    name: str
+    letters: frozenset[str]
+    page: str
+    rule: Callable[[str], bool] | None = None
+
+
+def _language(name: str, letters: str, page: str, rule: Callable[[str], bool] | None = None):
+    return _Language(name, frozenset(letters), page, rule)
+
+
+_DIAERESIS = partial(_after_vowel, letters="ëïÿ")
+_LANGUAGES = (
+    _language("French", "àâæçéèêëîïôœùûüÿ", "cp1252", _all(_DIAERESIS, _cedilla)),
+    _language("German", "äöüß", "cp1252"),
+    _language("Spanish", "áéíñóúü", "cp1252"),
+    _language("Portuguese", "áâãàçéêíóôõú", "cp1252", _cedilla),
+    _language("Italian", "àèéìíîòóùú", "cp1252"),
+    _language("Dutch", "áéëïóöüèà", "cp1252", _DIAERESIS),
+    _language("Danish, Norwegian", "æøåé", "cp1252"),
+    _language("Swedish", "åäöé", "cp1252"),
+    _language("Finnish", "äöåšž", "cp1252"),
+    _language("Icelandic", "áðéíóúýþæö", "cp1252"),
+    _language("Catalan", "àçéèíïóòúü", "cp1252", _all(_DIAERESIS, partial(_cedilla, end=True))),
+    _language("Albanian", "çë", "cp1250"),
+    _language("Polish", "ąćęłńóśźż", "cp1250", _polish_n),
+    _language("Czech", "áčďéěíňóřšťúůýž", "cp1250"),
+    _language("Slovak", "áäčďéíĺľňóôŕšťúýž", "cp1250"),
+    _language("Hungarian", "áéíóöőúüű", "cp1250"),
+    _language("Romanian", "ăâîșțşţ", "cp1250"),
+    _language("Croatian, Slovenian, Bosnian", "čćđšž", "cp1250"),
+    _language("Turkish", "çğıöşüâîû", "cp1254"),
+    _language("Lithuanian", "ąčęėįšųūž", "cp1257"),
+    _language("Latvian", "āčēģīķļņšūž", "cp1257"),
+    _language("Estonian", "äõöüšž", "cp1257"),
 )
-_ALPHABET_SETS = tuple(frozenset(a) for a in _ALPHABETS)
+# What a reading costs, in languages: each language its words need counts 1 when it is one of
+# the reading's code page's own, _FOREIGN when it is only representable there (German in the
+# Baltic page: ``großer`` read as cp1257 is German, but a German CSV is saved as cp1252), and
+# _UNWRITABLE when the page lacks some of its letters, so that nobody writes it there (Turkish
+# in cp1252, which has no ı, ş, ğ). Every
+# page but cp1252 costs _PRIOR more: Western European text is by far the most common
+# single-byte CSV, so cp1252 comes first among readings equally good -- but the prior is below
+# the margin of a whole language, so it ranks a tie and never decides one alone.
+_FOREIGN = 2
+_UNWRITABLE = 3
+_PRIOR = 0.5
+_MARGIN = 1  # a reading is clearly behind another that needs a whole language less
 # Typography that sits next to letters in real text.
 _TYPOGRAPHY = frozenset("“”‘’«»„–—…•€£¥°©®™¡¿§")
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI", "HANGUL", "HIRAGANA")
@@ -154,13 +226,13 @@ class _Reading:
     sample: str
     implausible: int = 0
     words: int = 0
-    languages: int = 0
+    cost: float = 0.0  # languages and scripts needed, weighted (see _FOREIGN, _PRIOR)
+    latin: bool = False  # some words need accented Latin letters
     mess: float = 1.0
-    first_odd: str = ""  # first word this reading makes different from the best one
 
     @property
-    def key(self) -> tuple[int, int, float]:
-        return (self.implausible, self.languages, self.mess)
+    def key(self) -> tuple[int, float, float]:
+        return (self.implausible, self.cost, self.mess)
 
 
 def label(encoding: str) -> str:
@@ -315,15 +387,20 @@ def _clearly_behind(other: _Reading, best: _Reading, margin: int) -> bool:
     if other.implausible - best.implausible >= margin:
         return True
     if other.implausible > best.implausible:
-        return other.languages >= best.languages
-    if other.languages != best.languages:
-        return other.languages > best.languages
+        return other.cost >= best.cost
+    if other.cost - best.cost >= _MARGIN:
+        return True
+    if other.cost != best.cost or best.latin or other.latin:
+        # Two Latin readings a language apart or less (``Zoë``/``Zoė``, ``Győr``/``Gyõr``):
+        # only the letters' languages tell them apart, and they do not. charset-normalizer's
+        # mess ratio is no help there (it put cp1257 ahead of a French cp1252 file).
+        return False
     return other.mess - best.mess >= _MESS_MARGIN
 
 
 def _judge(reading: _Reading) -> None:
     encoding = reading.encodings[0]
-    latin: set[str] = set()
+    covers: list[frozenset[int]] = []
     scripts: set[str] = set()
     seen: set[str] = set()
     for word in _WORD.findall(reading.sample):
@@ -333,9 +410,13 @@ def _judge(reading: _Reading) -> None:
         if len(seen) > _WORDS_JUDGED:
             break
         reading.words += 1
-        if not _plausible(word, encoding, latin, scripts):
+        if not _plausible(word, encoding, covers, scripts):
             reading.implausible += 1
-    reading.languages = _languages_needed(latin) + len(scripts)
+    reading.latin = bool(covers)
+    reading.cost = len(scripts) + min(
+        _cover_cost(covers, page) + (0 if page == "cp1252" else _PRIOR)
+        for page in reading.encodings
+    )
 
 
 def _script(char: str) -> str | None:
@@ -359,10 +440,14 @@ def _everyday(char: str, encoding: str) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 
-def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> bool:
-    """Could a person have typed this word? (Only its non-ASCII characters are in question.)"""
+def _plausible(word: str, encoding: str, covers: list[frozenset[int]], scripts: set[str]) -> bool:
+    """Could a person have typed this word? (Only its non-ASCII characters are in question.)
+    Its accented Latin letters must all be letters of one language, standing where that
+    language puts them (``brûlée`` is French; ``brūlée`` is no language's word); the languages
+    that could have written it are added to ``covers``."""
     cjk = encoding in _EVERYDAY
     families: set[str] = set()
+    letters: set[str] = set()
     for i, char in enumerate(word):
         if char.isascii():
             continue
@@ -391,7 +476,8 @@ def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> 
                 scripts.add("hangul" if script == "HANGUL" else "cjk")
             elif script == "LATIN":
                 families.add("latin")
-                latin.add(char.lower())
+                if not char.lower().isascii():  # "İ".lower() is "i" and a combining dot
+                    letters.add(char.lower())
             else:
                 families.add(script)
                 scripts.add(script)
@@ -408,19 +494,54 @@ def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> 
     alphabets = families - {"han", "wide"}
     if len(alphabets) > 1:
         return False
-    return not ("latin" in alphabets and "han" in families)
+    if "latin" in alphabets and "han" in families:
+        return False
+    if letters:
+        lower = word.lower()
+        languages = frozenset(
+            i
+            for i, language in enumerate(_LANGUAGES)
+            if letters <= language.letters and (language.rule is None or language.rule(lower))
+        )
+        if not languages:
+            return False
+        covers.append(languages)
+    return True
 
 
-def _languages_needed(letters: set[str]) -> int:
-    """The fewest languages whose alphabets hold every accented Latin letter used (max 4)."""
-    letters = {c for c in letters if c.isalpha()}
-    if not letters:
-        return 0
-    for count in range(1, 4):
-        for group in combinations(_ALPHABET_SETS, count):
-            if letters <= frozenset().union(*group):
-                return count
-    return 4
+@cache
+def _weight(language: _Language, page: str) -> int:
+    if language.page == page:
+        return 1
+    try:
+        "".join(language.letters).encode(page)
+    except UnicodeEncodeError:
+        return _UNWRITABLE
+    return _FOREIGN
+
+
+def _cover_cost(covers: list[frozenset[int]], page: str) -> float:
+    """The cheapest set of languages that writes every word (each word needs one of its own).
+
+    Exact, by branching on the first word not yet written: the words of a manifest need a
+    handful of languages, and a word whose languages include another word's adds nothing."""
+    weight = [_weight(language, page) for language in _LANGUAGES]
+    distinct = sorted(set(covers), key=len)
+    needed = [c for c in distinct if not any(o < c for o in distinct)]
+    best = float(sum(min(weight[i] for i in c) for c in needed))
+
+    def search(chosen: frozenset[int], cost: float) -> None:
+        nonlocal best
+        open_ = next((c for c in needed if not c & chosen), None)
+        if open_ is None:
+            best = min(best, cost)
+            return
+        for i in sorted(open_, key=lambda i: weight[i]):
+            if cost + weight[i] < best:
+                search(chosen | {i}, cost + weight[i])
+
+    search(frozenset(), 0.0)
+    return best
 
 
 def _first_difference(reading: _Reading, best: _Reading) -> tuple[str, str]:
@@ -434,6 +555,7 @@ def _first_difference(reading: _Reading, best: _Reading) -> tuple[str, str]:
 
 
 def _ambiguous(path: Path, best: _Reading, rivals: list[_Reading]) -> ManifestError:
+    # Every rival is offered (the right one must be among them); two are shown as examples.
     shown = rivals[:2]
     best_word = _first_difference(shown[0], best)[0]
     parts = [
@@ -445,7 +567,7 @@ def _ambiguous(path: Path, best: _Reading, rivals: list[_Reading]) -> ManifestEr
                 word=f'"{_first_difference(rival, best)[1]}"', encoding=label(rival.encodings[0])
             )
         )
-    options = _(" or ").join(f"--encoding {r.encodings[0]}" for r in [best, *shown])
+    options = _(" or ").join(f"--encoding {r.encodings[0]}" for r in [best, *rivals])
     return ManifestError(
         _(
             "{path} is not UTF-8 and its encoding cannot be told for sure: it reads as "
