@@ -92,3 +92,21 @@ def test_cp1252_prompts_reach_the_server_as_written(
     sent = sorted(job["body"]["prompt"] for job in sandbox.jobs())
     assert sent == sorted(spec.prompts)
     assert "Crème brûlée on a café table, naïve piñata señor" in sent
+    # --yes sends at once: the plan does not advise stopping, it says how to pin the encoding
+    assert "If its letters look wrong" not in done.stderr, done.stderr
+    assert "--yes: sent without asking. This encoding was detected, not given" in done.stderr
+    assert "add --encoding cp1252 or put 'encoding: cp1252' in hhbatch.yaml" in done.stderr
+
+
+def test_a_dry_run_still_advises_sending_nothing_if_letters_look_wrong(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from runkit import Cli, creates
+
+    cli = Cli(sandbox, monkeypatch, capsys)
+    manifest = Path(shutil.copy(INPUTS / "cp1252.csv", tmp_path / "cp1252.csv"))
+    result = cli("run", manifest, "--dry-run", "--yes")
+    assert result.code == 0, result
+    assert "If its letters look wrong, send nothing" in result.err, result
+    assert "--yes: sent without asking" not in result.err, result
+    assert creates(sandbox) == 0
