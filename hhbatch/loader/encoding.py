@@ -153,40 +153,53 @@ def _vowel(char: str) -> bool:
 @dataclass(frozen=True)
 class _Language:
     """A language written in the Latin code pages: its accented letters, the code page its
-    Windows saves CSVs in, and a rule of where a letter may stand (lowercase word)."""
+    Windows saves CSVs in, a rule of where a letter may stand (lowercase word), and its words
+    of one accented letter (a closed set: French ``à``, Swedish ``å``, Hungarian ``ő``, but no
+    Slovak ``ŕ``, which is what cp1250 makes of ``à``)."""
 
     name: str
     letters: frozenset[str]
     page: str
     rule: Callable[[str], bool] | None = None
+    solo: str = ""
+
+    def writes(self, word: str, letters: set[str]) -> bool:
+        """``word`` (lowercase) holds only these accented letters, where they may stand."""
+        if not letters <= self.letters:
+            return False
+        if len(word) == 1 and word not in self.solo:
+            return False
+        return self.rule is None or self.rule(word)
 
 
-def _language(name: str, letters: str, page: str, rule: Callable[[str], bool] | None = None):
-    return _Language(name, frozenset(letters), page, rule)
+def _language(
+    name: str, letters: str, page: str, rule: Callable[[str], bool] | None = None, solo: str = ""
+) -> _Language:
+    return _Language(name, frozenset(letters), page, rule, solo)
 
 
 _DIAERESIS = partial(_after_vowel, letters="ëïÿ")
 _LANGUAGES = (
-    _language("French", "àâæçéèêëîïôœùûüÿ", "cp1252", _all(_DIAERESIS, _cedilla)),
+    _language("French", "àâæçéèêëîïôœùûüÿ", "cp1252", _all(_DIAERESIS, _cedilla), "àô"),
     _language("German", "äöüß", "cp1252"),
-    _language("Spanish", "áéíñóúü", "cp1252"),
-    _language("Portuguese", "áâãàçéêíóôõú", "cp1252", _cedilla),
-    _language("Italian", "àèéìíîòóùú", "cp1252"),
+    _language("Spanish", "áéíñóúü", "cp1252", solo="ó"),
+    _language("Portuguese", "áâãàçéêíóôõú", "cp1252", _cedilla, "àéó"),
+    _language("Italian", "àèéìíîòóùú", "cp1252", solo="è"),
     _language("Dutch", "áéëïóöüèà", "cp1252", _DIAERESIS),
-    _language("Danish, Norwegian", "æøåé", "cp1252"),
-    _language("Swedish", "åäöé", "cp1252"),
+    _language("Danish, Norwegian", "æøåé", "cp1252", solo="åø"),
+    _language("Swedish", "åäöé", "cp1252", solo="åö"),
     _language("Finnish", "äöåšž", "cp1252"),
-    _language("Icelandic", "áðéíóúýþæö", "cp1252"),
+    _language("Icelandic", "áðéíóúýþæö", "cp1252", solo="áí"),
     _language("Catalan", "àçéèíïóòúü", "cp1252", _all(_DIAERESIS, partial(_cedilla, end=True))),
     _language("Albanian", "çë", "cp1250"),
     _language("Polish", "ąćęłńóśźż", "cp1250", _polish_n),
     _language("Czech", "áčďéěíňóřšťúůýž", "cp1250"),
     _language("Slovak", "áäčďéíĺľňóôŕšťúýž", "cp1250"),
-    _language("Hungarian", "áéíóöőúüű", "cp1250"),
+    _language("Hungarian", "áéíóöőúüű", "cp1250", solo="ő"),
     _language("Romanian", "ăâîșțşţ", "cp1250"),
     _language("Croatian, Slovenian, Bosnian", "čćđšž", "cp1250"),
-    _language("Turkish", "çğıöşüâîû", "cp1254"),
-    _language("Lithuanian", "ąčęėįšųūž", "cp1257"),
+    _language("Turkish", "çğıöşüâîûİ", "cp1254"),  # İ: its lowercase is two characters
+    _language("Lithuanian", "ąčęėįšųūž", "cp1257", solo="į"),
     _language("Latvian", "āčēģīķļņšūž", "cp1257"),
     _language("Estonian", "äõöüšž", "cp1257"),
 )
@@ -203,7 +216,8 @@ _UNWRITABLE = 3
 _PRIOR = 0.5
 _MARGIN = 1  # a reading is clearly behind another that needs a whole language less
 # Typography that sits next to letters in real text.
-_TYPOGRAPHY = frozenset("“”‘’«»„–—…•€£¥°©®™¡¿§")
+_TYPOGRAPHY = frozenset("“”‘’«»„–—…•°©®™¡¿§")
+_CURRENCY = frozenset("€£¥¢")
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI", "HANGUL", "HIRAGANA")
 _FAMILY = {"HIRAGANA": "kana", "KATAKANA": "kana", "CJK": "han", "HANGUL": "hangul"}
 _THAI_FOLLOWING_VOWELS = "\u0e30\u0e32\u0e33\u0e45"  # never begin a word
@@ -476,8 +490,8 @@ def _plausible(word: str, encoding: str, covers: list[frozenset[int]], scripts: 
                 scripts.add("hangul" if script == "HANGUL" else "cjk")
             elif script == "LATIN":
                 families.add("latin")
-                if not char.lower().isascii():  # "İ".lower() is "i" and a combining dot
-                    letters.add(char.lower())
+                lower = char.lower()
+                letters.add(lower if len(lower) == 1 else char)  # "İ".lower() is "i" + a dot
             else:
                 families.add(script)
                 scripts.add(script)
@@ -486,6 +500,8 @@ def _plausible(word: str, encoding: str, covers: list[frozenset[int]], scripts: 
             continue
         if char in _TYPOGRAPHY:
             continue
+        if char in _CURRENCY and not (before.isalpha() or after.isalpha()):
+            continue  # "12 €", "€12", but not "£ukasz" (cp1250 "Łukasz" read as cp1252)
         if category == "Nd" and not (before.isalpha() or after.isalpha()):
             continue
         # any other symbol or sign: fine alone ("20 × 30"), not glued to letters ("s³ońca")
@@ -497,11 +513,9 @@ def _plausible(word: str, encoding: str, covers: list[frozenset[int]], scripts: 
     if "latin" in alphabets and "han" in families:
         return False
     if letters:
-        lower = word.lower()
+        lower = "".join(c if c == "İ" else c.lower() for c in word)
         languages = frozenset(
-            i
-            for i, language in enumerate(_LANGUAGES)
-            if letters <= language.letters and (language.rule is None or language.rule(lower))
+            i for i, language in enumerate(_LANGUAGES) if language.writes(lower, letters)
         )
         if not languages:
             return False
