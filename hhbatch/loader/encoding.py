@@ -203,14 +203,14 @@ _LANGUAGES = (
     _language("Latvian", "āčēģīķļņšūž", "cp1257"),
     _language("Estonian", "äõöüšž", "cp1257"),
 )
-# What a reading costs, in languages: each language its words need counts 1 when it is one of
-# the reading's code page's own, _FOREIGN when it is only representable there (German in the
-# Baltic page: ``großer`` read as cp1257 is German, but a German CSV is saved as cp1252), and
-# _UNWRITABLE when the page lacks some of its letters, so that nobody writes it there (Turkish
-# in cp1252, which has no ı, ş, ğ). Every
-# page but cp1252 costs _PRIOR more: Western European text is by far the most common
-# single-byte CSV, so cp1252 comes first among readings equally good -- but the prior is below
-# the margin of a whole language, so it ranks a tie and never decides one alone.
+# What a reading costs, in languages, summed over its lines (see _judge): each language a line
+# needs counts 1 when it is one of the page's own, _FOREIGN when it is only representable there
+# (German in the Baltic page: ``großer`` read as cp1257 is German, but a German CSV is saved as
+# cp1252), and _UNWRITABLE when the page lacks some of its letters, so that nobody writes it
+# there (Turkish in cp1252, which has no ı, ş, ğ). Every page but cp1252 costs _PRIOR more:
+# Western European text is by far the most common single-byte CSV, so cp1252 comes first among
+# readings equally good -- but the prior is below the margin of a whole language, so it ranks a
+# tie and never decides one alone.
 _FOREIGN = 2
 _UNWRITABLE = 3
 _PRIOR = 0.5
@@ -413,22 +413,29 @@ def _clearly_behind(other: _Reading, best: _Reading, margin: int) -> bool:
 
 
 def _judge(reading: _Reading) -> None:
+    """Counts the reading's implausible words and what its languages cost, line by line: a
+    sheet may hold a row in each language of its region (Polish and Croatian rows), but one
+    line of Czech beside Hungarian (``crčme brűlée``) is what a misreading looks like."""
     encoding = reading.encodings[0]
-    covers: list[frozenset[int]] = []
+    lines: list[list[frozenset[int]]] = []
     scripts: set[str] = set()
     seen: set[str] = set()
-    for word in _WORD.findall(reading.sample):
-        if word.isascii() or word in seen:
-            continue
-        seen.add(word)
+    for line in reading.sample.split("\n"):
+        covers: list[frozenset[int]] = []
+        for word in _WORD.findall(line):
+            if word.isascii() or word in seen:
+                continue
+            seen.add(word)
+            reading.words += 1
+            if not _plausible(word, encoding, covers, scripts):
+                reading.implausible += 1
+        if covers:
+            lines.append(covers)
         if len(seen) > _WORDS_JUDGED:
             break
-        reading.words += 1
-        if not _plausible(word, encoding, covers, scripts):
-            reading.implausible += 1
-    reading.latin = bool(covers)
+    reading.latin = bool(lines)
     reading.cost = len(scripts) + min(
-        _cover_cost(covers, page) + (0 if page == "cp1252" else _PRIOR)
+        sum(_cover_cost(covers, page) for covers in lines) + (0 if page == "cp1252" else _PRIOR)
         for page in reading.encodings
     )
 
