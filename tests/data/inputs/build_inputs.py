@@ -346,6 +346,24 @@ CODE_PAGE_FILES = {
                 ("Konj trči po plaži, šuma u pozadini", "5", "Đurđa Kovačić"),
             ),
         ),
+        _page(  # a row per market; was misread as cp1252 "œnieg", "Maèka"
+            "cp1250_polish_croatian_rows.csv",
+            "cp1250",
+            (
+                ("Wiosna w Zakopanem, śnieg topnieje", "6", "PL"),
+                ("Mačka spi na kavču", "5", "HR"),
+            ),
+            outcome="refused",
+        ),
+        _page(  # was misread as Portuguese in cp1252: "aleargã pe plajã"
+            "cp1250_hungarian_romanian_rows.csv",
+            "cp1250",
+            (
+                ("Reggeli kávé és friss kenyér", "6", "HU"),
+                ("Un câine aleargă pe plajă", "5", "RO"),
+            ),
+            outcome="refused",
+        ),
         _page(
             "cp1250_oneline_polish.csv",
             "cp1250",
@@ -382,6 +400,15 @@ CODE_PAGE_FILES = {
             (
                 ("Hobune jookseb päikeseloojangul rannas", "6", "Mari"),
                 ("Värske leib ja šokolaad köögilaual", "5", "Jüri Õun"),
+            ),
+        ),
+        _page(  # a Baltic sheet: a row per market (was read as Albanian in cp1250: "Katë")
+            "cp1257_baltic_rows.csv",
+            "cp1257",
+            (
+                ("Katė miega ant palangės", "6", "LT"),
+                ("Meitene ēd saldējumu", "5", "LV"),
+                ("Lapsed mängivad õues", "4", "EE"),
             ),
         ),
         _page(  # ė reads as ë (Zoë) in cp1252: one letter, both plausible
