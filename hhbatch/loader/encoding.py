@@ -393,7 +393,14 @@ def _detect(data: bytes, path: Path) -> Decoded:
         raise _unreadable(path, data)
     rivals = [r for r in ranked[1:] if not _clearly_behind(r, best, margin)]
     if rivals:
-        raise _ambiguous(path, best, rivals)
+        # Refusing anyway: offer every reading as clean as the best, even one behind it -- the
+        # leader itself is not sure, and the right encoding must be among those named.
+        also = [
+            r
+            for r in ranked[1:]
+            if r not in rivals and r.implausible <= max(best.implausible, 0.1 * r.words)
+        ]
+        raise _ambiguous(path, best, [*rivals, *also])
     return Decoded(data.decode(best.encodings[0]), best.encodings[0], DETECTED)
 
 
@@ -418,10 +425,10 @@ def _judge(reading: _Reading) -> None:
     line of Czech beside Hungarian (``crčme brűlée``) is what a misreading looks like."""
     encoding = reading.encodings[0]
     lines: list[list[frozenset[int]]] = []
-    scripts: set[str] = set()
     seen: set[str] = set()
     for line in reading.sample.split("\n"):
         covers: list[frozenset[int]] = []
+        scripts: set[str] = set()
         for word in _WORD.findall(line):
             if word.isascii() or word in seen:
                 continue
@@ -431,10 +438,11 @@ def _judge(reading: _Reading) -> None:
                 reading.implausible += 1
         if covers:
             lines.append(covers)
+        reading.cost += len(scripts)  # other scripts, like languages, count line by line
         if len(seen) > _WORDS_JUDGED:
             break
     reading.latin = bool(lines)
-    reading.cost = len(scripts) + min(
+    reading.cost += min(
         sum(_cover_cost(covers, page) for covers in lines) + (0 if page == "cp1252" else _PRIOR)
         for page in reading.encodings
     )
