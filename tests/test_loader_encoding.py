@@ -52,6 +52,10 @@ CONFIDENT = {
     "swedish with Zoë": ("Smörgåsbord på bordet,6,720p,Zoë\r\n", "cp1252"),
     # ė after a consonant is Lithuanian; French and Dutch put ë only after a vowel.
     "lithuanian": ("Saulėlydis prie jūros,6,720p,Gintarė\r\n", "cp1257"),
+    # a currency sign glued to letters is no word: "£ukasz" is cp1250 "Łukasz"
+    "Łukasz": ("A horse,6,720p,Łukasz\r\n", "cp1250"),
+    # one-letter words are a closed set: French "à", but no Slovak "ŕ"
+    "déjà vu à la plage": ("Déjà vu à la plage,6,720p,\r\n", "cp1252"),
 }
 
 # Too little text to tell: two code pages read it differently and both plausibly.
@@ -60,6 +64,9 @@ AMBIGUOUS = {
     "Zoė / Zoë": ("A horse on the beach,6,720p,Zoė\r\n", "cp1257"),
     # ē reads as ç, ā as â: still letters of one language (Albanian) in cp1252
     "Bērni / Bçrni": ("Bērni spēlējas dārzā,6,720p,Jānis\r\n", "cp1257"),
+    "İstanbul / Ýstanbul": ("A horse in İstanbul,6,720p,\r\n", "cp1254"),
+    # each line its own language; the right page must be offered though a CJK one leads
+    "Ātri / 燻ri": ("Ātri,6,720p,\r\nĘsti,5,720p,x\r\n", "cp1257"),
     "Győr / Gyõr": ("Egy ló fut a parton,6,720p,Győr\r\n" + BEACH, "cp1250"),
     "Kırmızı / Kýrmýzý": ("Kırmızı bir at,6,720p,\r\n" + BEACH, "cp1254"),
     "one kanji": ("A cat sleeps under the 桜 tree,6,720p,\r\n" + BEACH, "cp932"),
