@@ -54,6 +54,10 @@ CONFIDENT = {
     "lithuanian": ("Saulėlydis prie jūros,6,720p,Gintarė\r\n", "cp1257"),
     # a currency sign glued to letters is no word: "£ukasz" is cp1250 "Łukasz"
     "Łukasz": ("A horse,6,720p,Łukasz\r\n", "cp1250"),
+    # ordinals after a number, units after a number: not symbols glued to letters
+    "ordinals": ("Perfume Nº 5 na mesa da avó,6,720p,1ª edição\r\n", "cp1252"),
+    "units": ("Ein Glas Wasser bei 20°C,6,720p,Größe 5µm\r\n", "cp1252"),
+    "romanian": ("Munţii şi marea,6,720p,\r\n", "cp1250"),  # "ºi" is no ordinal
     # one-letter words are a closed set: French "à", but no Slovak "ŕ"
     "déjà vu à la plage": ("Déjà vu à la plage,6,720p,\r\n", "cp1252"),
 }

@@ -515,6 +515,10 @@ def _plausible(word: str, encoding: str, covers: list[frozenset[int]], scripts: 
             continue
         if char in _TYPOGRAPHY:
             continue
+        if char == "µ" and not before.isalpha():
+            continue  # a unit: "5µm", "µs"
+        if char in "ºª" and (before.isdigit() or before in "Nn") and not after.isalpha():
+            continue  # "1ª edição", "Nº 5"; but "ºi" is cp1250 Romanian "şi" read as cp1252
         if char in _CURRENCY and not (before.isalpha() or after.isalpha()):
             continue  # "12 €", "€12", but not "£ukasz" (cp1250 "Łukasz" read as cp1252)
         if category == "Nd" and not (before.isalpha() or after.isalpha()):
