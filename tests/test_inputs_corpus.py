@@ -90,7 +90,7 @@ def test_ambiguous_file_sends_nothing_and_names_encoding_which_fixes_it(
     refused = cli.run(manifest)
     assert refused.code == exitcodes.USAGE, refused
     assert "--encoding cp1252" in refused.err and "--encoding cp1250" in refused.err, refused
-    assert '"piñata"' in refused.err and '"pińata"' in refused.err, refused
+    assert '"crêpe"' in refused.err and '"crępe"' in refused.err, refused
     assert creates(sandbox) == 0
     assert not default_output_path(manifest).exists()
 
@@ -107,7 +107,7 @@ def test_encoding_from_hhbatch_yaml_and_on_status(
     (tmp_path / "hhbatch.yaml").write_text("encoding: cp1252\n", encoding="utf-8")
     result = cli.run(manifest)
     assert result.code == exitcodes.OK, result
-    assert "A piñata at a garden party" in prompts_created(sandbox)
+    assert "A crêpe stand at a garden party" in prompts_created(sandbox)
     (tmp_path / "hhbatch.yaml").unlink()
     # the batch journal remembers how the run read this file: status needs no --encoding
     remembered = cli.status(manifest)

@@ -45,11 +45,32 @@ CONFIDENT = {
     "traditional": ("一匹馬在草原上奔跑,6,720p,\r\n產品在桌面上緩緩旋轉,5,1080p,備註\r\n", "cp950"),
     "one traditional word": ("A horse runs on the 草原,6,720p,\r\n" + BEACH, "cp950"),
     "korean": ("해변에서 달리는 말,6,720p,\r\n" + BEACH, "cp949"),
+    # Polish writes ń only before a consonant or at the end: "pińata" is nobody's word.
+    "piñata, not pińata": ("A piñata at a party,6,720p,\r\n" + BEACH, "cp1252"),
+    # German needs ß, which the Baltic page holds only for German: Zoë, not Zoė.
+    "german with Zoë": ("Ein großer Hund läuft über die Wiese,6,720p,Zoë\r\n", "cp1252"),
+    "swedish with Zoë": ("Smörgåsbord på bordet,6,720p,Zoë\r\n", "cp1252"),
+    # ė after a consonant is Lithuanian; French and Dutch put ë only after a vowel.
+    "lithuanian": ("Saulėlydis prie jūros,6,720p,Gintarė\r\n", "cp1257"),
+    # a currency sign glued to letters is no word: "£ukasz" is cp1250 "Łukasz"
+    "Łukasz": ("A horse,6,720p,Łukasz\r\n", "cp1250"),
+    # ordinals after a number, units after a number: not symbols glued to letters
+    "ordinals": ("Perfume Nº 5 na mesa da avó,6,720p,1ª edição\r\n", "cp1252"),
+    "units": ("Ein Glas Wasser bei 20°C,6,720p,Größe 5µm\r\n", "cp1252"),
+    "romanian": ("Munţii şi marea,6,720p,\r\n", "cp1250"),  # "ºi" is no ordinal
+    # one-letter words are a closed set: French "à", but no Slovak "ŕ"
+    "déjà vu à la plage": ("Déjà vu à la plage,6,720p,\r\n", "cp1252"),
 }
 
 # Too little text to tell: two code pages read it differently and both plausibly.
 AMBIGUOUS = {
-    "piñata / pińata": ("A piñata at a party,6,720p,\r\n" + BEACH, "cp1252"),
+    "crêpe / crępe": ("A crêpe at a party,6,720p,\r\n" + BEACH, "cp1252"),
+    "Zoė / Zoë": ("A horse on the beach,6,720p,Zoė\r\n", "cp1257"),
+    # ē reads as ç, ā as â: still letters of one language (Albanian) in cp1252
+    "Bērni / Bçrni": ("Bērni spēlējas dārzā,6,720p,Jānis\r\n", "cp1257"),
+    "İstanbul / Ýstanbul": ("A horse in İstanbul,6,720p,\r\n", "cp1254"),
+    # each line its own language; the right page must be offered though a CJK one leads
+    "Ātri / 燻ri": ("Ātri,6,720p,\r\nĘsti,5,720p,x\r\n", "cp1257"),
     "Győr / Gyõr": ("Egy ló fut a parton,6,720p,Győr\r\n" + BEACH, "cp1250"),
     "Kırmızı / Kýrmýzý": ("Kırmızı bir at,6,720p,\r\n" + BEACH, "cp1254"),
     "one kanji": ("A cat sleeps under the 桜 tree,6,720p,\r\n" + BEACH, "cp932"),

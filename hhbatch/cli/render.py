@@ -684,10 +684,16 @@ class StatusTicker:
 _PROMPT_SHOWN = 80  # characters of the sample prompt in the plan
 
 
-def source_lines(manifest: Any, losses: list[str] | tuple[str, ...] = ()) -> list[str]:
+def source_lines(
+    manifest: Any, losses: list[str] | tuple[str, ...] = (), *, unasked: bool = False
+) -> list[str]:
     """How the manifest was read, before anything is spent: a text file's encoding and one
     prompt exactly as it will be sent (mojibake shows here, not on the invoice), then what the
-    results copy cannot keep."""
+    results copy cannot keep.
+
+    ``unasked``: the run sends without a question (``--yes``), so "send nothing if it looks
+    wrong" cannot be followed; the plan says instead that the encoding was a detection and how
+    to pin it for the next unattended run."""
     from hhbatch.loader.encoding import BOM, CERTAIN, DETECTED, GIVEN, REMEMBERED, label
 
     lines = []
@@ -713,7 +719,16 @@ def source_lines(manifest: Any, losses: list[str] | tuple[str, ...] = ()) -> lis
             lines.append(
                 "  " + _("prompt of row {row} as read: {prompt}").format(row=row, prompt=text)
             )
-            if manifest.csv_encoding_how == DETECTED:
+            if manifest.csv_encoding_how == DETECTED and unasked:
+                lines.append(
+                    "  "
+                    + _(
+                        "--yes: sent without asking. This encoding was detected, not given; "
+                        "to pin it for unattended runs, add --encoding {name} or put "
+                        "'encoding: {name}' in hhbatch.yaml."
+                    ).format(name=manifest.csv_encoding)
+                )
+            elif manifest.csv_encoding_how == DETECTED:
                 lines.append(
                     "  "
                     + _(

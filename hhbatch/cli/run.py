@@ -246,7 +246,9 @@ def handle(args: argparse.Namespace) -> int:
             say(line)
         for line in plan_lines(batch.plan, options.manifest, batch.manifest.sheet_name):
             say(line)
-        for line in [*source_lines(batch.manifest), *loss_lines(batch.losses())]:
+        unasked = args.yes and not args.dry_run and bool(batch.plan.to_submit)
+        source = source_lines(batch.manifest, unasked=unasked)
+        for line in [*source, *loss_lines(batch.losses())]:
             say(line)
         for line in adopted_lines(batch.plan, _batch_key(batch)):
             say(line)

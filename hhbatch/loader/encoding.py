@@ -17,9 +17,14 @@ proves nothing. The order of evidence:
    * implausible words: a character of the reading outside the everyday repertoire of its
      standard (for CJK pages: outside GB2312 level 1, Big5's frequent characters, JIS level 1
      kanji and kana, KS X 1001 hangul), a control or private-use character, a symbol glued to a
-     letter (``s³ońca``), scripts mixed inside one word (``Cafй``), a capital after a small letter;
-   * how many languages the accented Latin letters need (``crème brûlée`` is French alone;
-     ``crčme brűlée`` needs Czech and Hungarian).
+     letter (``s³ońca``), scripts mixed inside one word (``Cafй``), a capital after a small letter,
+     accented Latin letters that are not all of one language (``brūlée``: ū is Baltic, é is not)
+     or stand where that language never puts them (``pińata``: Polish has no ń before a vowel;
+     ``Kavinë``: French and Dutch put ë only after a vowel);
+   * how many languages the words need, each weighted by whether the code page is that
+     language's own (``Ein großer Hund … Zoë`` is German and French in cp1252, but German and
+     Lithuanian in cp1257, whose users do not write German), with cp1252 first among readings
+     that are otherwise equal -- never more than a tie-break.
 
    A reading is *confident* only when it is clearly ahead of every reading that gives a different
    text. charset-normalizer alone ranks short files wrongly (Shift-JIS below cp949, cp1252 below
@@ -35,8 +40,9 @@ import codecs
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import combinations
+from functools import cache, partial
 from pathlib import Path
 
 from hhbatch.errors import ManifestError
@@ -105,33 +111,113 @@ _EVERYDAY = {
     "cp949": ("euc_kr", ((0xA1A1, 0xACFE), (0xB0A1, 0xC8FE))),
 }
 
-# Accented letters of the languages written in the Latin code pages above.
-_ALPHABETS = (
-    "àâæçéèêëîïôœùûüÿ",  # French
-    "äöüß",  # German
-    "áéíñóúü",  # Spanish
-    "áâãàçéêíóôõú",  # Portuguese
-    "àèéìíîòóùú",  # Italian
-    "éëïóöüè",  # Dutch
-    "æøåé",  # Danish, Norwegian
-    "åäöé",  # Swedish
-    "äöåšž",  # Finnish
-    "áðéíóúýþæö",  # Icelandic
-    "àçéèíïóòúü",  # Catalan
-    "ąćęłńóśźż",  # Polish
-    "áčďéěíňóřšťúůýž",  # Czech
-    "áäčďéíĺľňóôŕšťúýž",  # Slovak
-    "áéíóöőúüű",  # Hungarian
-    "ăâîșțşţ",  # Romanian
-    "čćđšž",  # Croatian, Slovenian, Bosnian
-    "çğıöşüâîû",  # Turkish
-    "ąčęėįšųūž",  # Lithuanian
-    "āčēģīķļņšūž",  # Latvian
-    "äõöüšž",  # Estonian
+
+def _after_vowel(word: str, letters: str) -> bool:
+    """French, Dutch and Catalan write ë, ï, ÿ only after a vowel: the diaeresis splits two
+    vowels (``Noël``, ``naïve``, ``België``, ``veïna``). A Lithuanian ``ė`` read as cp1252 lands
+    after a consonant (``Kavinë``)."""
+    return all(i and _vowel(word[i - 1]) for i, c in enumerate(word) if c in letters)
+
+
+def _polish_n(word: str) -> bool:
+    """Polish writes ń only before a consonant or at a word's end (before a vowel it is
+    ``ni``): the Spanish ``piñata`` read as cp1250 gives the impossible ``pińata``."""
+    return all(
+        i and (i + 1 == len(word) or not _vowel(word[i + 1]))
+        for i, c in enumerate(word)
+        if c == "ń"
+    )
+
+
+def _cedilla(word: str, end: bool = False) -> bool:
+    """French and Portuguese write ç only before a, o, u (``façade``, ``açúcar``); Catalan also
+    at a word's end (``feliç``). A Latvian ``ē`` read as cp1252 is a ç before anything
+    (``Bçrni``)."""
+    return all(
+        (i + 1 == len(word) and end)
+        or (i + 1 < len(word) and unicodedata.normalize("NFD", word[i + 1])[:1] in "aou")
+        for i, c in enumerate(word)
+        if c == "ç"
+    )
+
+
+def _all(*rules: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda word: all(rule(word) for rule in rules)
+
+
+def _vowel(char: str) -> bool:
+    base = unicodedata.normalize("NFD", char.lower())[:1]
+    return base in ("a", "e", "i", "o", "u", "y") or char.lower() in "æœø"
+
+
+@dataclass(frozen=True)
+class _Language:
+    """A language written in the Latin code pages: its accented letters, the code page its
+    Windows saves CSVs in, a rule of where a letter may stand (lowercase word), and its words
+    of one accented letter (a closed set: French ``à``, Swedish ``å``, Hungarian ``ő``, but no
+    Slovak ``ŕ``, which is what cp1250 makes of ``à``)."""
+
+    name: str
+    letters: frozenset[str]
+    page: str
+    rule: Callable[[str], bool] | None = None
+    solo: str = ""
+
+    def writes(self, word: str, letters: set[str]) -> bool:
+        """``word`` (lowercase) holds only these accented letters, where they may stand."""
+        if not letters <= self.letters:
+            return False
+        if len(word) == 1 and word not in self.solo:
+            return False
+        return self.rule is None or self.rule(word)
+
+
+def _language(
+    name: str, letters: str, page: str, rule: Callable[[str], bool] | None = None, solo: str = ""
+) -> _Language:
+    return _Language(name, frozenset(letters), page, rule, solo)
+
+
+_DIAERESIS = partial(_after_vowel, letters="ëïÿ")
+_LANGUAGES = (
+    _language("French", "àâæçéèêëîïôœùûüÿ", "cp1252", _all(_DIAERESIS, _cedilla), "àô"),
+    _language("German", "äöüß", "cp1252"),
+    _language("Spanish", "áéíñóúü", "cp1252", solo="ó"),
+    _language("Portuguese", "áâãàçéêíóôõú", "cp1252", _cedilla, "àéó"),
+    _language("Italian", "àèéìíîòóùú", "cp1252", solo="è"),
+    _language("Dutch", "áéëïóöüèà", "cp1252", _DIAERESIS),
+    _language("Danish, Norwegian", "æøåé", "cp1252", solo="åø"),
+    _language("Swedish", "åäöé", "cp1252", solo="åö"),
+    _language("Finnish", "äöåšž", "cp1252"),
+    _language("Icelandic", "áðéíóúýþæö", "cp1252", solo="áí"),
+    _language("Catalan", "àçéèíïóòúü", "cp1252", _all(_DIAERESIS, partial(_cedilla, end=True))),
+    _language("Albanian", "çë", "cp1250"),
+    _language("Polish", "ąćęłńóśźż", "cp1250", _polish_n),
+    _language("Czech", "áčďéěíňóřšťúůýž", "cp1250"),
+    _language("Slovak", "áäčďéíĺľňóôŕšťúýž", "cp1250"),
+    _language("Hungarian", "áéíóöőúüű", "cp1250", solo="ő"),
+    _language("Romanian", "ăâîșțşţ", "cp1250"),
+    _language("Croatian, Slovenian, Bosnian", "čćđšž", "cp1250"),
+    _language("Turkish", "çğıöşüâîûİ", "cp1254"),  # İ: its lowercase is two characters
+    _language("Lithuanian", "ąčęėįšųūž", "cp1257", solo="į"),
+    _language("Latvian", "āčēģīķļņšūž", "cp1257"),
+    _language("Estonian", "äõöüšž", "cp1257"),
 )
-_ALPHABET_SETS = tuple(frozenset(a) for a in _ALPHABETS)
+# What a reading costs, in languages, summed over its lines (see _judge): each language a line
+# needs counts 1 when it is one of the page's own, _FOREIGN when it is only representable there
+# (German in the Baltic page: ``großer`` read as cp1257 is German, but a German CSV is saved as
+# cp1252), and _UNWRITABLE when the page lacks some of its letters, so that nobody writes it
+# there (Turkish in cp1252, which has no ı, ş, ğ). Every page but cp1252 costs _PRIOR more:
+# Western European text is by far the most common single-byte CSV, so cp1252 comes first among
+# readings equally good -- but the prior is below the margin of a whole language, so it ranks a
+# tie and never decides one alone.
+_FOREIGN = 2
+_UNWRITABLE = 3
+_PRIOR = 0.5
+_MARGIN = 1  # a reading is clearly behind another that needs a whole language less
 # Typography that sits next to letters in real text.
-_TYPOGRAPHY = frozenset("“”‘’«»„–—…•€£¥°©®™¡¿§")
+_TYPOGRAPHY = frozenset("“”‘’«»„–—…•°©®™¡¿§")
+_CURRENCY = frozenset("€£¥¢")
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI", "HANGUL", "HIRAGANA")
 _FAMILY = {"HIRAGANA": "kana", "KATAKANA": "kana", "CJK": "han", "HANGUL": "hangul"}
 _THAI_FOLLOWING_VOWELS = "\u0e30\u0e32\u0e33\u0e45"  # never begin a word
@@ -154,13 +240,13 @@ class _Reading:
     sample: str
     implausible: int = 0
     words: int = 0
-    languages: int = 0
+    cost: float = 0.0  # languages and scripts needed, weighted (see _FOREIGN, _PRIOR)
+    latin: bool = False  # some words need accented Latin letters
     mess: float = 1.0
-    first_odd: str = ""  # first word this reading makes different from the best one
 
     @property
-    def key(self) -> tuple[int, int, float]:
-        return (self.implausible, self.languages, self.mess)
+    def key(self) -> tuple[int, float, float]:
+        return (self.implausible, self.cost, self.mess)
 
 
 def label(encoding: str) -> str:
@@ -307,7 +393,14 @@ def _detect(data: bytes, path: Path) -> Decoded:
         raise _unreadable(path, data)
     rivals = [r for r in ranked[1:] if not _clearly_behind(r, best, margin)]
     if rivals:
-        raise _ambiguous(path, best, rivals)
+        # Refusing anyway: offer every reading as clean as the best, even one behind it -- the
+        # leader itself is not sure, and the right encoding must be among those named.
+        also = [
+            r
+            for r in ranked[1:]
+            if r not in rivals and r.implausible <= max(best.implausible, 0.1 * r.words)
+        ]
+        raise _ambiguous(path, best, [*rivals, *also])
     return Decoded(data.decode(best.encodings[0]), best.encodings[0], DETECTED)
 
 
@@ -315,27 +408,44 @@ def _clearly_behind(other: _Reading, best: _Reading, margin: int) -> bool:
     if other.implausible - best.implausible >= margin:
         return True
     if other.implausible > best.implausible:
-        return other.languages >= best.languages
-    if other.languages != best.languages:
-        return other.languages > best.languages
+        return other.cost >= best.cost
+    if other.cost - best.cost >= _MARGIN:
+        return True
+    if other.cost != best.cost or best.latin or other.latin:
+        # Two Latin readings a language apart or less (``Zoë``/``Zoė``, ``Győr``/``Gyõr``):
+        # only the letters' languages tell them apart, and they do not. charset-normalizer's
+        # mess ratio is no help there (it put cp1257 ahead of a French cp1252 file).
+        return False
     return other.mess - best.mess >= _MESS_MARGIN
 
 
 def _judge(reading: _Reading) -> None:
+    """Counts the reading's implausible words and what its languages cost, line by line: a
+    sheet may hold a row in each language of its region (Polish and Croatian rows), but one
+    line of Czech beside Hungarian (``crčme brűlée``) is what a misreading looks like."""
     encoding = reading.encodings[0]
-    latin: set[str] = set()
-    scripts: set[str] = set()
+    lines: list[list[frozenset[int]]] = []
     seen: set[str] = set()
-    for word in _WORD.findall(reading.sample):
-        if word.isascii() or word in seen:
-            continue
-        seen.add(word)
+    for line in reading.sample.split("\n"):
+        covers: list[frozenset[int]] = []
+        scripts: set[str] = set()
+        for word in _WORD.findall(line):
+            if word.isascii() or word in seen:
+                continue
+            seen.add(word)
+            reading.words += 1
+            if not _plausible(word, encoding, covers, scripts):
+                reading.implausible += 1
+        if covers:
+            lines.append(covers)
+        reading.cost += len(scripts)  # other scripts, like languages, count line by line
         if len(seen) > _WORDS_JUDGED:
             break
-        reading.words += 1
-        if not _plausible(word, encoding, latin, scripts):
-            reading.implausible += 1
-    reading.languages = _languages_needed(latin) + len(scripts)
+    reading.latin = bool(lines)
+    reading.cost += min(
+        sum(_cover_cost(covers, page) for covers in lines) + (0 if page == "cp1252" else _PRIOR)
+        for page in reading.encodings
+    )
 
 
 def _script(char: str) -> str | None:
@@ -359,10 +469,14 @@ def _everyday(char: str, encoding: str) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 
-def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> bool:
-    """Could a person have typed this word? (Only its non-ASCII characters are in question.)"""
+def _plausible(word: str, encoding: str, covers: list[frozenset[int]], scripts: set[str]) -> bool:
+    """Could a person have typed this word? (Only its non-ASCII characters are in question.)
+    Its accented Latin letters must all be letters of one language, standing where that
+    language puts them (``brûlée`` is French; ``brūlée`` is no language's word); the languages
+    that could have written it are added to ``covers``."""
     cjk = encoding in _EVERYDAY
     families: set[str] = set()
+    letters: set[str] = set()
     for i, char in enumerate(word):
         if char.isascii():
             continue
@@ -391,7 +505,8 @@ def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> 
                 scripts.add("hangul" if script == "HANGUL" else "cjk")
             elif script == "LATIN":
                 families.add("latin")
-                latin.add(char.lower())
+                lower = char.lower()
+                letters.add(lower if len(lower) == 1 else char)  # "İ".lower() is "i" + a dot
             else:
                 families.add(script)
                 scripts.add(script)
@@ -400,6 +515,12 @@ def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> 
             continue
         if char in _TYPOGRAPHY:
             continue
+        if char == "µ" and not before.isalpha():
+            continue  # a unit: "5µm", "µs"
+        if char in "ºª" and (before.isdigit() or before in "Nn") and not after.isalpha():
+            continue  # "1ª edição", "Nº 5"; but "ºi" is cp1250 Romanian "şi" read as cp1252
+        if char in _CURRENCY and not (before.isalpha() or after.isalpha()):
+            continue  # "12 €", "€12", but not "£ukasz" (cp1250 "Łukasz" read as cp1252)
         if category == "Nd" and not (before.isalpha() or after.isalpha()):
             continue
         # any other symbol or sign: fine alone ("20 × 30"), not glued to letters ("s³ońca")
@@ -408,19 +529,52 @@ def _plausible(word: str, encoding: str, latin: set[str], scripts: set[str]) -> 
     alphabets = families - {"han", "wide"}
     if len(alphabets) > 1:
         return False
-    return not ("latin" in alphabets and "han" in families)
+    if "latin" in alphabets and "han" in families:
+        return False
+    if letters:
+        lower = "".join(c if c == "İ" else c.lower() for c in word)
+        languages = frozenset(
+            i for i, language in enumerate(_LANGUAGES) if language.writes(lower, letters)
+        )
+        if not languages:
+            return False
+        covers.append(languages)
+    return True
 
 
-def _languages_needed(letters: set[str]) -> int:
-    """The fewest languages whose alphabets hold every accented Latin letter used (max 4)."""
-    letters = {c for c in letters if c.isalpha()}
-    if not letters:
-        return 0
-    for count in range(1, 4):
-        for group in combinations(_ALPHABET_SETS, count):
-            if letters <= frozenset().union(*group):
-                return count
-    return 4
+@cache
+def _weight(language: _Language, page: str) -> int:
+    if language.page == page:
+        return 1
+    try:
+        "".join(language.letters).encode(page)
+    except UnicodeEncodeError:
+        return _UNWRITABLE
+    return _FOREIGN
+
+
+def _cover_cost(covers: list[frozenset[int]], page: str) -> float:
+    """The cheapest set of languages that writes every word (each word needs one of its own).
+
+    Exact, by branching on the first word not yet written: the words of a manifest need a
+    handful of languages, and a word whose languages include another word's adds nothing."""
+    weight = [_weight(language, page) for language in _LANGUAGES]
+    distinct = sorted(set(covers), key=len)
+    needed = [c for c in distinct if not any(o < c for o in distinct)]
+    best = float(sum(min(weight[i] for i in c) for c in needed))
+
+    def search(chosen: frozenset[int], cost: float) -> None:
+        nonlocal best
+        open_ = next((c for c in needed if not c & chosen), None)
+        if open_ is None:
+            best = min(best, cost)
+            return
+        for i in sorted(open_, key=lambda i: weight[i]):
+            if cost + weight[i] < best:
+                search(chosen | {i}, cost + weight[i])
+
+    search(frozenset(), 0.0)
+    return best
 
 
 def _first_difference(reading: _Reading, best: _Reading) -> tuple[str, str]:
@@ -434,6 +588,7 @@ def _first_difference(reading: _Reading, best: _Reading) -> tuple[str, str]:
 
 
 def _ambiguous(path: Path, best: _Reading, rivals: list[_Reading]) -> ManifestError:
+    # Every rival is offered (the right one must be among them); two are shown as examples.
     shown = rivals[:2]
     best_word = _first_difference(shown[0], best)[0]
     parts = [
@@ -445,7 +600,7 @@ def _ambiguous(path: Path, best: _Reading, rivals: list[_Reading]) -> ManifestEr
                 word=f'"{_first_difference(rival, best)[1]}"', encoding=label(rival.encodings[0])
             )
         )
-    options = _(" or ").join(f"--encoding {r.encodings[0]}" for r in [best, *shown])
+    options = _(" or ").join(f"--encoding {r.encodings[0]}" for r in [best, *rivals])
     return ManifestError(
         _(
             "{path} is not UTF-8 and its encoding cannot be told for sure: it reads as "
