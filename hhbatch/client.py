@@ -77,10 +77,11 @@ BACKGROUND_KINDS = (KIND_POLL,)
 
 # ------------------------------------------------------------------------------ results
 class AttemptGate(Protocol):
-    """Told when each attempt of a request queues and when it is let through (see create_video)."""
+    """Told when each attempt of a request queues and when it is let through (see create_video).
+    Both are awaited: the executor commits the create's intent (an fsync) off the event loop."""
 
-    def waiting(self) -> None: ...
-    def admitted(self) -> None: ...
+    async def waiting(self) -> None: ...
+    async def admitted(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -236,9 +237,10 @@ class ApiClient:
         """Start a job (credits are spent now). Retried only when nothing can have been created.
 
         ``gate`` hears about each attempt: ``waiting()`` before it queues for the rate limiter,
-        ``admitted()`` the moment the limiter lets it go, right before the bytes leave. The
-        executor journals the create's intent there, so a row still queued when the process
-        dies was provably never sent. Either may raise to withdraw the create unsent.
+        ``admitted()`` the moment the limiter lets it go; the bytes leave only once it returned.
+        The executor journals the create's intent there (and waits until it is durable), so a
+        row still queued when the process dies was provably never sent. Either may raise to
+        withdraw the create unsent.
         """
         data = await self._call(
             "POST", spec.VIDEOS_PATH, KIND_CREATE, json=body, idempotent=False, gate=gate
@@ -421,11 +423,11 @@ class ApiClient:
         refused_since: float | None = None
         while True:
             if gate is not None:
-                gate.waiting()
+                await gate.waiting()
             await self.limiter.acquire(kind)
             sent_at = self.limiter.clock()
             if gate is not None:
-                gate.admitted()
+                await gate.admitted()
             if kind == KIND_CREATE and self.out_of_credits:
                 raise InsufficientCredits(
                     _("Not sent: the account ran out of credits earlier in this run."),

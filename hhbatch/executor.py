@@ -12,19 +12,25 @@ behind the limiter has not left the machine, so a kill -9 during that wait must 
 submittable, not ``unknown``. A row still waiting when the run is stopped (Ctrl-C) or halted
 (out of credits), also one waiting to retry after a 429, is withdrawn unsent: Ctrl-C never
 waits out a rate-limit pause.
+
+Every journal write goes through :class:`hhbatch.commits.Commits`: made in a worker thread, in
+groups sharing one fsync, so the event loop keeps sending while the disk works. The gate awaits
+the intent's commit before the request leaves; a create halted while its intent was being
+committed is recorded as not sent instead of being sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from hhbatch import errors, spec
 from hhbatch import journal as j
+from hhbatch.commits import Commits
 from hhbatch.i18n import _
 from hhbatch.plan import Plan, RowPlan, UploadNeed
 
@@ -37,46 +43,83 @@ class _Withdrawn(Exception):
     """The run was stopped or halted before this create went out: it is not sent at all."""
 
 
+class _Slot:
+    """A row's place among the creates in flight (``--concurrency``), given back once."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots = slots
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._slots.release()
+
+
 class _CreateGate:
     """One create's way through the rate limiter.
 
     ``admitted`` runs the moment the limiter lets an attempt go: it writes the journal's intent
-    right before the bytes leave. ``waiting`` runs when an attempt queues for its turn; for a
-    retry (the client retries a create only after an answer proving nothing was created: a 429,
-    a refused connection) the row is first recorded as not sent. ``on_wire`` says whether the
-    request may have reached the server; while it is false the create may be withdrawn.
+    and returns once it is durable; only then do the bytes leave. ``waiting`` runs when an
+    attempt queues for its turn; for a retry (the client retries a create only after an answer
+    proving nothing was created: a 429, a refused connection) the row is first recorded as not
+    sent. ``on_wire`` says whether the request may have reached the server; while it and
+    ``committing`` (the intent is being written) are false the create may be withdrawn.
     """
 
     def __init__(
         self,
-        record_intent: Callable[[], None],
-        record_retry_wait: Callable[[], None],
+        record_intent: Callable[[], Awaitable[None]],
+        record_retry_wait: Callable[[], Awaitable[None]],
+        record_withdrawn: Callable[[], Awaitable[None]],
         halted: Callable[[], bool],
     ) -> None:
         self._record_intent = record_intent
         self._record_retry_wait = record_retry_wait
+        self._record_withdrawn = record_withdrawn
         self._halted = halted
         self.intent_recorded = False
         self.retried = False
         self.on_wire = False
+        self.committing = False
 
-    def waiting(self) -> None:
+    @property
+    def interruptible(self) -> bool:
+        return not (self.on_wire or self.committing)
+
+    async def waiting(self) -> None:
         if self.intent_recorded:
             # A retry: the last attempt provably created nothing. Say so durably, so a kill
             # during the wait (a 429 pause can be long) leaves the row submittable.
-            self._record_retry_wait()
+            self.committing = True
+            try:
+                await self._record_retry_wait()
+            finally:
+                self.committing = False
             self.intent_recorded = False
             self.retried = True
         self.on_wire = False
         if self._halted():
             raise _Withdrawn
 
-    def admitted(self) -> None:
+    async def admitted(self) -> None:
         if self._halted():
             raise _Withdrawn
         if not self.intent_recorded:
-            self._record_intent()
-            self.intent_recorded = True
+            # Not withdrawn halfway: once written, the intent is either followed by the request
+            # or undone below, never left behind for a create that did not leave.
+            self.committing = True
+            try:
+                await self._record_intent()
+                self.intent_recorded = True
+                if self._halted():
+                    # Stopped or out of credits while the intent was being committed: the
+                    # create does not leave after all; the row stays submittable.
+                    await self._record_withdrawn()
+                    self.intent_recorded = False
+                    raise _Withdrawn
+            finally:
+                self.committing = False
         self.on_wire = True
 
 
@@ -119,9 +162,13 @@ class Executor:
         on_created: Callable[[RowPlan, str], None],
         on_adopted: Callable[[RowPlan, str], None] | None = None,
         upload_concurrency: int = 3,
+        commits: Commits | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
+        # The run's journal writes (shared with the poller); without one, a private one.
+        self._own_commits = commits is None
+        self.commits = commits if commits is not None else Commits(journal)
         self.client = client
         self.events = events
         self.stop = stop
@@ -131,6 +178,7 @@ class Executor:
         self._create_slots = asyncio.Semaphore(max(1, concurrency))
         self._upload_slots = asyncio.Semaphore(max(1, upload_concurrency))
         self._uploads: dict[tuple[str, str, str], asyncio.Task[str]] = {}
+        self._reused: dict[tuple[str, str, str], str | None] = {}  # keys of earlier runs' uploads
         self._halt = asyncio.Event()  # out of credits or auth failure: stop submitting
 
     # --- public ------------------------------------------------------------------------------
@@ -146,13 +194,15 @@ class Executor:
             if self._halted():
                 self._create_slots.release()
                 break
-            tasks.append(asyncio.ensure_future(self._submit(rp)))
+            tasks.append(asyncio.ensure_future(self._submit(rp, _Slot(self._create_slots))))
         if tasks:
             await asyncio.gather(*tasks)
         for task in self._uploads.values():
             if not task.done():
                 task.cancel()
         await asyncio.gather(*self._uploads.values(), return_exceptions=True)
+        if self._own_commits:
+            await self.commits.close()
         self._hold_unsent()
         return self.outcome
 
@@ -176,7 +226,8 @@ class Executor:
                     if err.expired:
                         continue  # the presigned URL ran out: ask for a fresh one
                     raise
-                self.journal.record_upload(
+                await self.commits.call(
+                    self.journal.record_upload,
                     j.UploadRecord(
                         need.sha256,
                         need.kind,
@@ -184,7 +235,7 @@ class Executor:
                         need.size,
                         presign.key,
                         presign.public_url,
-                    )
+                    ),
                 )
                 self.events.upload_done(need)
                 return presign.key
@@ -198,11 +249,13 @@ class Executor:
                 keys[api_field] = ref.key
                 continue
             ident = (ref.sha256, ref.kind, ref.content_type)
-            record = self.journal.get_upload(*ident)
-            if record is not None:
-                keys[api_field] = record.key
-                continue
             task = self._uploads.get(ident)
+            if task is None and ident not in self._reused:  # uploaded by an earlier run
+                record = self.journal.get_upload(*ident)
+                self._reused[ident] = record.key if record is not None else None
+            if task is None and self._reused[ident] is not None:
+                keys[api_field] = self._reused[ident]  # type: ignore[assignment]
+                continue
             if task is None:  # planned as reused, but the journal lost it: upload now
                 need = UploadNeed(ref.sha256, ref.kind, ref.content_type, ref.size, ref.path, 1)
                 task = self._uploads[ident] = asyncio.ensure_future(self._upload(need))
@@ -210,7 +263,7 @@ class Executor:
         return keys
 
     # --- creates -----------------------------------------------------------------------------
-    async def _submit(self, rp: RowPlan) -> None:
+    async def _submit(self, rp: RowPlan, slot: _Slot) -> None:
         try:
             if self._halted():
                 return
@@ -224,11 +277,15 @@ class Executor:
                 self._auth_failed(err)
                 return
             except errors.FileChangedError as err:
-                self._hold(rp, _(FILE_CHANGED).format(file=Path(err.path).name))
+                await self._hold(rp, _(FILE_CHANGED).format(file=Path(err.path).name))
                 return
             except errors.ApiUnreachable as err:
-                self.journal.record_held(
-                    rp.row_key, rp.fingerprint, rp.row.sheet_row, _(NOT_SUBMITTED_UNREACHABLE)
+                await self.commits.call(
+                    self.journal.record_held,
+                    rp.row_key,
+                    rp.fingerprint,
+                    rp.row.sheet_row,
+                    _(NOT_SUBMITTED_UNREACHABLE),
                 )
                 self._unreachable(err)
                 self.outcome.held += 1
@@ -239,43 +296,51 @@ class Executor:
                     "Not submitted: uploading a file failed ({error}). Nothing was charged."
                 ).format(error=err)
                 self.outcome.upload_failures[rp.row_key or ""] = reason
-                self.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, reason)
+                await self.commits.call(
+                    self.journal.record_held, rp.row_key, rp.fingerprint, rp.row.sheet_row, reason
+                )
                 self.outcome.held += 1
                 self.events.submitted(rp, "held")
                 return
             if self._halted():
                 return
-            await self._create(rp, build_body(rp.row.request, keys))
+            await self._create(rp, build_body(rp.row.request, keys), slot)
         finally:
-            self._create_slots.release()
+            slot.release()
 
-    async def _create(self, rp: RowPlan, body: dict[str, Any]) -> None:
+    async def _create(self, rp: RowPlan, body: dict[str, Any], slot: _Slot) -> None:
         key = rp.row_key
 
         replaces = rp.supersedes.row_key if rp.supersedes is not None else None
 
-        def record_intent(check: bool = rp.check_elsewhere) -> None:
-            self.journal.record_intent(
+        async def record_intent(check: bool = rp.check_elsewhere) -> None:
+            await self.commits.call(
+                self.journal.record_intent,
                 key,
                 rp.fingerprint,
                 rp.row.sheet_row,
                 body,
                 elsewhere_check=check,
                 supersedes=replaces,
+                intent_of=key,
             )
 
-        def record_retry_wait() -> None:
-            self.journal.record_not_sent(key, _(RETRY_WAIT))
+        async def record_retry_wait() -> None:
+            await self.commits.call(self.journal.record_not_sent, key, _(RETRY_WAIT))
 
-        gate = _CreateGate(record_intent, record_retry_wait, self._halted)
+        async def record_withdrawn() -> None:
+            await self.commits.call(self.journal.record_not_sent, key, self._halt_reason())
+
+        gate = _CreateGate(record_intent, record_retry_wait, record_withdrawn, self._halted)
+        request = asyncio.ensure_future(self.client.create_video(body, gate=gate))
+        # Answered (or given up): the slot is for requests in flight (--concurrency), so the next
+        # create goes while this one's outcome is being committed.
+        request.add_done_callback(lambda _done: slot.release())
         try:
-            created = await self._until_halted(
-                asyncio.ensure_future(self.client.create_video(body, gate=gate)),
-                interruptible=lambda: not gate.on_wire,
-            )
+            created = await self._until_halted(request, interruptible=lambda: gate.interruptible)
         except _Withdrawn:
             if gate.retried:  # every attempt so far provably created nothing
-                self.journal.record_not_sent(key, self._halt_reason())
+                await self.commits.call(self.journal.record_not_sent, key, self._halt_reason())
             return
         except j.TakenElsewhere as taken:
             # Another run created (or is creating) this exact request: nothing was sent, and
@@ -293,60 +358,70 @@ class Executor:
         except errors.InsufficientCredits:
             self._halt.set()
             self.outcome.out_of_credits = True
-            self.journal.record_not_sent(key, _(NOT_SUBMITTED_CREDITS))
+            await self.commits.call(self.journal.record_not_sent, key, _(NOT_SUBMITTED_CREDITS))
             self.outcome.held += 1
             self.events.submitted(rp, "held")
             return
         except errors.AuthError as err:
-            self.journal.record_not_sent(key, _("Not submitted: {error}").format(error=err))
+            await self.commits.call(
+                self.journal.record_not_sent, key, _("Not submitted: {error}").format(error=err)
+            )
             self._auth_failed(err)
             return
         except errors.PlanGateExceeded as err:
-            self.journal.record_rejected(key, plan_gate_sentence(err, body))
+            await self.commits.call(
+                self.journal.record_rejected, key, plan_gate_sentence(err, body)
+            )
             self.outcome.rejected += 1
             self.events.submitted(rp, "rejected")
             return
         except errors.RateLimited as err:  # the client gave up retrying: provably not created
-            self.journal.record_not_sent(
-                key, _("Not submitted: rate limited ({error}).").format(error=err)
+            await self.commits.call(
+                self.journal.record_not_sent,
+                key,
+                _("Not submitted: rate limited ({error}).").format(error=err),
             )
             self.outcome.held += 1
             self.events.submitted(rp, "held")
             return
         except errors.ApiUnreachable as err:
-            self.journal.record_not_sent(key, _(NOT_SUBMITTED_UNREACHABLE))
+            await self.commits.call(self.journal.record_not_sent, key, _(NOT_SUBMITTED_UNREACHABLE))
             self._unreachable(err)
             self.outcome.held += 1
             self.events.submitted(rp, "held")
             return
         except errors.ApiConnectionError as err:
             if not err.request_sent:
-                self.journal.record_not_sent(
-                    key, _("Not submitted: could not connect ({error}).").format(error=err)
+                await self.commits.call(
+                    self.journal.record_not_sent,
+                    key,
+                    _("Not submitted: could not connect ({error}).").format(error=err),
                 )
                 self.outcome.held += 1
                 self.events.submitted(rp, "held")
                 return
-            self._unknown(rp, _("the answer was lost ({error})").format(error=err))
+            await self._unknown(rp, _("the answer was lost ({error})").format(error=err))
             return
         except errors.ApiStatusError as err:
             if err.status_code >= 500:
-                self._unknown(
+                await self._unknown(
                     rp,
                     _("the server answered {code} ({error})").format(
                         code=err.status_code, error=err
                     ),
                 )
                 return
-            self.journal.record_rejected(
-                key, _("The API refused this row: {error}").format(error=err)
+            await self.commits.call(
+                self.journal.record_rejected,
+                key,
+                _("The API refused this row: {error}").format(error=err),
             )
             self.outcome.rejected += 1
             self.events.submitted(rp, "rejected")
             return
         if not gate.intent_recorded:  # cannot happen; never lose an id regardless
-            record_intent(False)
-        self.journal.record_created(key, created.id, created.status)
+            await record_intent(False)
+        await self.commits.call(self.journal.record_created, key, created.id, created.status)
         self.outcome.created += 1
         self.events.submitted(rp, "created")
         self.on_created(rp, created.id)
@@ -388,15 +463,18 @@ class Executor:
             return _("Not submitted: {error}").format(error=self.outcome.auth_error)
         return _(NOT_SUBMITTED_STOPPED)
 
-    def _hold(self, rp: RowPlan, reason: str) -> None:
+    async def _hold(self, rp: RowPlan, reason: str) -> None:
         """Not sent this run, for ``reason``; the next run takes the row again."""
         self.outcome.upload_failures[rp.row_key or ""] = reason
-        self.journal.record_held(rp.row_key, rp.fingerprint, rp.row.sheet_row, reason)
+        await self.commits.call(
+            self.journal.record_held, rp.row_key, rp.fingerprint, rp.row.sheet_row, reason
+        )
         self.outcome.held += 1
         self.events.submitted(rp, "held")
 
-    def _unknown(self, rp: RowPlan, what: str) -> None:
-        self.journal.record_unknown(
+    async def _unknown(self, rp: RowPlan, what: str) -> None:
+        await self.commits.call(
+            self.journal.record_unknown,
             rp.row_key,
             _(
                 "Unknown whether this video was created (and charged): {what}. It was not "

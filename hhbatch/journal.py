@@ -22,8 +22,9 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,9 @@ class Journal:
         self.path = path
         self._db = connection
         self._synchronous = DURABLE  # as open() sets it
+        # Every public method holds this lock: a run commits in a worker thread (see
+        # commit_group and hhbatch.commits) while the event loop may read the journal.
+        self._lock = threading.RLock()
 
     # --- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -170,7 +174,9 @@ class Journal:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+            # Used from one thread at a time (the lock), but not always the one that opened it:
+            # commits run in a worker thread so that an fsync never stalls the event loop.
+            db = sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as err:
             raise JournalError(
                 _("Cannot open the batch journal {path}: {error}").format(path=path, error=err)
@@ -286,6 +292,67 @@ class Journal:
             self._db.execute(f"PRAGMA synchronous={level}")  # outside a transaction: allowed
             self._synchronous = level
         return _Transaction(self._db)  # type: ignore[return-value]
+
+    # --- group commit ------------------------------------------------------------------------
+    def commit_group(self, calls: Sequence[GroupCall]) -> list[tuple[bool, Any]]:
+        """Run ``calls`` (this journal's own methods) as ONE transaction per file, committed at
+        the DURABLE level: one fsync per file for all of them instead of one (or two) each.
+
+        Why: an fsync costs milliseconds, and a batch makes several durable commits per row
+        (the intent, the id; the ledger's too). Made one by one they cap a run at a few hundred
+        rows a second on a fast disk and at a few dozen on a busy one. Grouped, every call that
+        queued while the last group was being written shares the next fsync.
+
+        Each call's own transactions become savepoints inside the group, and a call's own
+        ``synchronous`` setting is skipped (SQLite refuses to change it inside a transaction;
+        the whole group commits at DURABLE, which covers every level). A call that fails is
+        rolled back alone and its exception returned in its place: ``(False, error)``; the
+        others still commit. Nothing a call wrote is durable until this method returns: a
+        caller that must not act before its record is durable (a create's intent) waits for
+        it. If a commit fails, nothing of the group is reported done: the error is raised.
+        """
+        with self._lock:
+            targets = self._group_targets()
+            opened: list[tuple[Any, sqlite3.Connection]] = []
+            results: list[tuple[bool, Any]] = []
+            try:
+                for owner in targets:
+                    db = owner._db
+                    db.execute(f"PRAGMA synchronous={DURABLE}")  # before BEGIN: allowed
+                    db.execute("BEGIN IMMEDIATE")
+                    opened.append((owner, db))
+                    owner._db = _GroupedConnection(db)
+                try:
+                    for call in calls:
+                        try:
+                            results.append((True, call.fn()))
+                        except Exception as err:  # that call alone failed: rolled back
+                            results.append((False, err))
+                finally:
+                    for owner, db in opened:
+                        owner._db = db
+                    self._synchronous = DURABLE  # whatever the calls set, the group is DURABLE
+                for index, (_owner, db) in enumerate(opened):
+                    try:
+                        db.execute("COMMIT")
+                    except sqlite3.DatabaseError as err:
+                        self._group_commit_failed(index, err, calls)
+                        raise
+            finally:
+                for _owner, db in opened:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+            return results
+
+    def _group_targets(self) -> list[Any]:
+        """The objects whose connection (``_db``) a group spans, in commit order."""
+        return [self]
+
+    def _group_commit_failed(
+        self, index: int, err: sqlite3.DatabaseError, calls: Sequence[GroupCall]
+    ) -> None:
+        """The commit of ``_group_targets()[index]`` failed (the earlier ones are committed):
+        raise what the caller should see. Default: the error itself."""
 
     # --- uploads -----------------------------------------------------------------------------
     def get_upload(self, sha256: str, kind: str, content_type: str) -> UploadRecord | None:
@@ -564,12 +631,14 @@ def in_use(path: Path) -> bool:
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """A journal that breaks after opening (disk full, file damaged under us) raises
-    :class:`JournalError`, which the CLI shows as one sentence, never a traceback."""
+    :class:`JournalError`, which the CLI shows as one sentence, never a traceback. Each call
+    holds the journal's lock (one thread at a time on its connection)."""
 
     @functools.wraps(method)
     def wrapper(self: Journal, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            with self._lock:
+                return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as err:
             raise JournalError(
                 _(
@@ -584,6 +653,60 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
 for _name, _member in list(vars(Journal).items()):
     if callable(_member) and not _name.startswith("_") and _name not in ("open", "close"):
         setattr(Journal, _name, _guarded(_member))
+
+
+def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Hold the journal's lock for the whole call: for subclasses whose methods write more than
+    the journal (the ledger too), so that no other thread uses either connection meanwhile."""
+
+    @functools.wraps(method)
+    def wrapper(self: Journal, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class GroupCall:
+    """One call of a group commit (:meth:`Journal.commit_group`). ``intent_of``: the row key
+    whose create intent ``fn`` records, so that a group committed in the journal but not in
+    the ledger can say that create was never sent."""
+
+    fn: Callable[[], Any]
+    intent_of: str | None = None
+
+
+class _GroupedConnection:
+    """A connection inside a group commit, as the calls of the group see it: their BEGIN,
+    COMMIT and ROLLBACK become a savepoint, its release and its rollback, and their
+    ``PRAGMA synchronous`` is skipped (the group commits at DURABLE). Everything else is
+    the connection's own."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._real = db
+        self._depth = 0
+
+    def execute(self, sql: str, parameters: Any = ()) -> Any:
+        head = sql.lstrip()[:24].upper()
+        if head.startswith("BEGIN"):
+            self._depth += 1
+            return self._real.execute(f"SAVEPOINT hhbatch_group_{self._depth}")
+        if head == "COMMIT" or head.startswith("COMMIT"):
+            name = f"hhbatch_group_{self._depth}"
+            self._depth -= 1
+            return self._real.execute(f"RELEASE {name}")
+        if head == "ROLLBACK" or head.startswith("ROLLBACK"):
+            name = f"hhbatch_group_{self._depth}"
+            self._depth -= 1
+            self._real.execute(f"ROLLBACK TO {name}")
+            return self._real.execute(f"RELEASE {name}")
+        if head.startswith("PRAGMA SYNCHRONOUS"):
+            return self._real.execute("SELECT 1")
+        return self._real.execute(sql, parameters)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 class _Transaction:

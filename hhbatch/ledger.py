@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,7 +143,11 @@ class Ledger:
         path = Path(path) if path is not None else default_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SEC, isolation_level=None)
+            # Used by one thread at a time, not always the opener: a run's commits are made in
+            # a worker thread (hhbatch.commits), under the batch journal's lock.
+            db = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_SEC, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as err:
             raise LedgerError(_unusable(path, err)) from err
         try:
@@ -523,6 +527,7 @@ class LedgeredJournal(j.Journal):
 
     def __init__(self, journal: j.Journal, ledger: Ledger, account: str, batch: BatchRef) -> None:
         super().__init__(journal.path, journal._db)
+        self._lock = journal._lock  # one connection, one lock, whichever object is used
         self.ledger = ledger
         self.account = account
         self.batch = batch
@@ -533,6 +538,28 @@ class LedgeredJournal(j.Journal):
         keys = super().recover_interrupted()
         self.ledger.mark_interrupted(self.batch.key, keys)
         return keys
+
+    def _group_targets(self) -> list[Any]:
+        # The journal first: a kill between the two commits leaves the journal's usual
+        # unknown, as between the two intents of an ungrouped call.
+        return [self, self.ledger]
+
+    def _group_commit_failed(
+        self, index: int, err: sqlite3.DatabaseError, calls: Sequence[j.GroupCall]
+    ) -> None:
+        if index == 0:  # the journal's commit: nothing of the group was committed
+            for call in calls:
+                if call.intent_of is not None:
+                    self._entries.pop(call.intent_of, None)  # ledger ids rolled back
+            return
+        # The journal committed, the ledger did not: the group's intents have no ledger entry,
+        # so their creates are not sent. Say so in the journal (as record_intent does when the
+        # ledger refuses an intent), or those rows would read "unknown".
+        for call in calls:
+            if call.intent_of is not None:
+                self._entries.pop(call.intent_of, None)
+                j.Journal.record_not_sent(self, call.intent_of, _(NOT_SENT_LEDGER))
+        raise LedgerError(_unusable(self.ledger.path, err)) from err
 
     def record_intent(
         self,
@@ -695,3 +722,9 @@ class LedgeredJournal(j.Journal):
                 thumbnail_url=thumbnail_url,
                 ready_at=ready_at,
             )
+
+
+# Each call holds the journal's lock throughout, the ledger write included (see Journal._lock).
+for _name, _member in list(vars(LedgeredJournal).items()):
+    if callable(_member) and not _name.startswith("_"):
+        setattr(LedgeredJournal, _name, j.locked(_member))

@@ -18,13 +18,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hhbatch import errors, spec
 from hhbatch import journal as j
 from hhbatch.columns import RESULT_COLUMNS, header_for, status_for_sheet
 from hhbatch.i18n import _
 from hhbatch.plan import EDITED, INVALID, LATER, SKIPPED, UNKNOWN, Plan
+
+if TYPE_CHECKING:
+    from hhbatch.commits import Commits
 
 # Learn from this many finished jobs before trusting the estimate.
 _MIN_SAMPLES = 5
@@ -62,8 +65,12 @@ class Poller:
         concurrency: int,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
+        commits: Commits | None = None,
     ) -> None:
         self.journal = journal
+        # A poll's news goes to the run's journal writer (hhbatch.commits) without waiting for
+        # it: the next run asks again if it is lost. Without one it is written here and now.
+        self.commits = commits
         self.client = client
         self.events = events
         self.poll_interval = poll_interval
@@ -195,6 +202,12 @@ class Poller:
             task.cancel()
         await asyncio.gather(*self._active, return_exceptions=True)
 
+    def _record_status(self, row_key: str, **fields: Any) -> None:
+        if self.commits is not None:
+            self.commits.submit(self.journal.record_status, row_key, **fields)
+        else:
+            self.journal.record_status(row_key, **fields)
+
     async def _wait_for_change(self, timeout: float | None) -> None:
         self._changed.clear()
         with contextlib.suppress(asyncio.TimeoutError):
@@ -213,7 +226,7 @@ class Poller:
                 return
             except errors.NotFound:
                 self._answered += 1
-                self.journal.record_status(
+                self._record_status(
                     item.row_key,
                     status="not_found",
                     video_url=None,
@@ -252,7 +265,7 @@ class Poller:
         status = str(video.status or "")
         if status in spec.TERMINAL_STATUSES:
             state = j.READY if status == spec.STATUS_READY else j.FAILED
-            self.journal.record_status(
+            self._record_status(
                 item.row_key,
                 status=status,
                 video_url=video.video_url,
@@ -273,7 +286,7 @@ class Poller:
             self.events.finished(item.row_key, status)
             return
         # queued, processing, or a status the page does not list: still in progress.
-        self.journal.record_status(
+        self._record_status(
             item.row_key,
             status=status,
             video_url=video.video_url,

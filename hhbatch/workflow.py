@@ -363,6 +363,7 @@ class Batch:
 
     async def _execute(self, progress: Progress, *, submit: bool) -> RunReport:
         from hhbatch.client import BACKGROUND_KINDS, ApiClient
+        from hhbatch.commits import Commits
 
         started = time.monotonic()
         self._loop = asyncio.get_running_loop()
@@ -376,8 +377,15 @@ class Batch:
             ceiling=opts.rate or config.rate, background_kinds=BACKGROUND_KINDS
         )
         client = ApiClient(self.base_url, self._api_key, limiter=limiter)
+        # The run's journal writes: off the event loop, grouped into shared fsyncs.
+        commits = Commits(self.journal)
         poller = Poller(
-            self.journal, client, progress, poll_interval=poll_interval, concurrency=concurrency
+            self.journal,
+            client,
+            progress,
+            poll_interval=poll_interval,
+            concurrency=concurrency,
+            commits=commits,
         )
         if self.record is not None and self.record.ledger is not None:
             from hhbatch.adoption import record_adoptions
@@ -423,6 +431,7 @@ class Batch:
             stop=self._stop,
             on_created=lambda rp, video_id: poller.add(rp.row_key, video_id, just_created=True),
             on_adopted=lambda rp, video_id: poller.add(rp.row_key, video_id, just_created=False),
+            commits=commits,
         )
         report = RunReport(results={}, counts={}, output_path=None)
         submitting = True
@@ -453,14 +462,19 @@ class Batch:
 
         refresher = asyncio.ensure_future(self._refresh_sheet_periodically(progress))
         async with client:
-            stopper = asyncio.ensure_future(self._stop.wait())
-            work = asyncio.ensure_future(asyncio.gather(submit_all(), poll_all()))
-            await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if not work.done():
-                # Ctrl-C: the executor stops sending; in-flight requests get their answers.
-                poller.wake()
-                await work
-            stopper.cancel()
+            try:
+                stopper = asyncio.ensure_future(self._stop.wait())
+                work = asyncio.ensure_future(asyncio.gather(submit_all(), poll_all()))
+                await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if not work.done():
+                    # Ctrl-C: the executor stops sending; in-flight requests get their answers.
+                    poller.wake()
+                    await work
+                stopper.cancel()
+            finally:
+                # Every write handed over is made (ids above all), also when the run fails,
+                # and before the results are read.
+                await commits.close()
             work.result()
         refresher.cancel()
         await asyncio.gather(refresher, return_exceptions=True)

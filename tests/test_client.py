@@ -711,11 +711,15 @@ class RecordingGate:
         self.events: list[str] = []
         self.withdraw_on_admit = withdraw_on_admit
 
-    def waiting(self) -> None:
+    async def waiting(self) -> None:
         self.events.append(f"waiting (sent so far: {len(self.h.requests)})")
 
-    def admitted(self) -> None:
+    async def admitted(self) -> None:
         self.events.append(f"admitted (sent so far: {len(self.h.requests)})")
+        # The executor commits the intent here, off the event loop: the request must wait.
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.events.append(f"admission done (sent so far: {len(self.h.requests)})")
         if self.withdraw_on_admit:
             raise LookupError("withdrawn")
 
@@ -727,8 +731,10 @@ def test_create_gate_hears_each_attempt_before_it_is_sent():
     assert gate.events == [
         "waiting (sent so far: 0)",
         "admitted (sent so far: 0)",
+        "admission done (sent so far: 0)",  # nothing leaves while admission is awaited
         "waiting (sent so far: 1)",  # the 429 proved nothing was created: a second attempt
         "admitted (sent so far: 1)",
+        "admission done (sent so far: 1)",
     ]
 
 
