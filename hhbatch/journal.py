@@ -276,7 +276,8 @@ class Journal:
         return row is not None
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:  # not while a worker thread is committing on it
+            self._db.close()
 
     def __enter__(self) -> Journal:
         return self

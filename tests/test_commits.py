@@ -42,6 +42,20 @@ def intent(key: str) -> tuple[Any, ...]:
     return (key, "fp-" + key, 2, {"prompt": "a horse " + key, "durationSec": 5})
 
 
+async def occupy(commits: Commits) -> tuple[asyncio.Future[Any], threading.Event]:
+    """Keep the worker thread busy in a group of its own until the event is set, so that what
+    is handed over meanwhile is committed together in the next group."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(10)
+
+    busy = asyncio.ensure_future(commits.call(hold))
+    assert await asyncio.to_thread(started.wait, 10)
+    return busy, release
+
+
 def test_writes_queued_together_share_one_commit_at_full_and_each_waits_for_it(
     journal: j.Journal,
 ) -> None:
@@ -55,22 +69,26 @@ def test_writes_queued_together_share_one_commit_at_full_and_each_waits_for_it(
         seen_at_return[key] = len(statements)
 
     async def main() -> None:
+        busy, release = await occupy(commits)
         intents = [asyncio.ensure_future(one(f"k{i}")) for i in range(6)]
         commits.submit(journal.record_status, "other", status="queued", state=j.SUBMITTED, **STATUS)
-        await asyncio.gather(*intents)
+        await asyncio.sleep(0)  # all handed over
+        release.set()
+        await asyncio.gather(busy, *intents)
         await commits.close()
 
     commits = Commits(journal)
     asyncio.run(main())
     journal._db.set_trace_callback(None)
     text = [s.strip().upper() for s in statements]
-    begin, commit = text.index("BEGIN IMMEDIATE"), text.index("COMMIT")
-    assert text.count("COMMIT") == 1, text  # seven writes, one commit: one fsync
+    assert text.count("COMMIT") == 2, text  # the busy group, then seven writes in one commit
+    begin = len(text) - 1 - text[::-1].index("BEGIN IMMEDIATE")
+    commit = len(text) - 1 - text[::-1].index("COMMIT")
     assert [s for s in text[:begin] if s.startswith("PRAGMA SYNCHRONOUS")][-1].endswith("FULL")
     assert not [s for s in text[begin:commit] if s.startswith("PRAGMA SYNCHRONOUS")]
     assert all(at > commit for at in seen_at_return.values()), (seen_at_return, commit)
     assert {job.state for job in journal.jobs().values()} == {j.SUBMITTING}
-    assert (commits.groups, commits.writes) == (1, 7)
+    assert (commits.groups, commits.writes) == (2, 8)
 
 
 def test_the_event_loop_keeps_running_while_a_group_is_committed(journal: j.Journal) -> None:
@@ -108,16 +126,21 @@ def test_a_write_that_fails_is_rolled_back_alone(journal: j.Journal) -> None:
 
     async def main() -> None:
         commits = Commits(journal)
-        results = await asyncio.gather(
+        busy, release = await occupy(commits)
+        writes = asyncio.gather(
             commits.call(journal.record_intent, *intent("a"), intent_of="a"),
             commits.call(half_done),
             commits.call(journal.record_intent, *intent("b"), intent_of="b"),
             return_exceptions=True,
         )
+        await asyncio.sleep(0)
+        release.set()
+        await busy
+        results = await writes
         await commits.close()
         assert results[0] is None and results[2] is None
         assert isinstance(results[1], ValueError)
-        assert commits.groups == 1
+        assert commits.groups == 2  # one of them failed, in the same group as the others
 
     asyncio.run(main())
     assert journal.meta_value("half") is None
