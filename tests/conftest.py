@@ -8,9 +8,11 @@ test asks for one (``rate=..., burst=...``).
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +20,25 @@ from typing import Any
 import httpx
 import pytest
 
+import hhbatch
 from hhbatch.sandbox import Sandbox, SandboxConfig
+
+# Bytecode caches even where PYTHONDONTWRITEBYTECODE=1 (this machine sets it; so may a CI
+# runner). Without them every xdist worker rewrites the asserts of every test module again on
+# every run (~8 s of CPU each), and every `python -m hhbatch` a test starts compiles hhbatch from
+# source (~0.2 s of CPU each, hundreds of times). The caches go to the __pycache__ folders
+# (.gitignore) and each is checked against its source's mtime and size before use, so an edited
+# file never runs from a stale cache. Set here, before pytest imports the test modules.
+sys.dont_write_bytecode = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Byte-compile hhbatch once, before any worker starts: the processes tests start inherit
+    PYTHONDONTWRITEBYTECODE and would compile it in memory each time, never keeping it."""
+    if not hasattr(config, "workerinput"):  # the main process (xdist's controller, or the only one)
+        for folder in hhbatch.__path__:
+            compileall.compile_dir(folder, quiet=2)  # read-only (an installed wheel): pip did it
+
 
 # A suite started as a background job (`cmd &` in a script, nohup, some CI runners) inherits
 # SIGINT ignored, and so would every hhbatch process a test starts: Python then installs no
