@@ -40,6 +40,38 @@ def pytest_configure(config: pytest.Config) -> None:
             compileall.compile_dir(folder, quiet=2)  # read-only (an installed wheel): pip did it
 
 
+# --- how pytest-xdist hands out the tests (-n auto) ---------------------------------------------
+# Test modules whose module-scoped fixture is expensive (a corpus of runs and a LibreOffice
+# start): one worker runs all their tests, so the fixture is built once, not once per worker.
+ONE_WORKER_MODULES = frozenset({"tests/test_workbook_corpus.py"})
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's default "load" (each test to whichever worker is free), except that the tests of
+    :data:`ONE_WORKER_MODULES` go to one worker together and before the rest.
+
+    Why not ``--dist loadgroup`` and ``xdist_group`` marks: with pytest 9.2 xdist 3.8 no longer
+    groups anything, silently (it renames node ids in a field pytest stopped reading;
+    pytest-xdist issue #1386).
+    """
+    if config.getoption("dist") != "load":
+        return None  # the user chose a mode: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return Scheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (seconds, not milliseconds) run first, longest known first:
+    started last, one of them would run alone on one CPU at the end of the suite."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
+
+
 # A suite started as a background job (`cmd &` in a script, nohup, some CI runners) inherits
 # SIGINT ignored, and so would every hhbatch process a test starts: Python then installs no
 # KeyboardInterrupt, and the Ctrl-C tests would wait for an interrupt that never comes.

@@ -411,7 +411,7 @@ def sandboxed_runs(home: Path) -> Iterator[Writes]:
         writes[str(written)] += 1
         return written
 
-    sandbox = Sandbox(SandboxConfig(queue_sec=0.05, processing_sec=0.5, rate=None)).start()
+    sandbox = Sandbox(SandboxConfig(queue_sec=0.05, processing_sec=0.2, rate=None)).start()
     writes.sandbox = sandbox
     try:
         with pytest.MonkeyPatch.context() as mp:
