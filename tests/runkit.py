@@ -17,6 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from hhbatch import retry
 from hhbatch.cli import main
 from hhbatch.sandbox import Sandbox
 from hhbatch.workflow import default_output_path, journal_path
@@ -25,6 +26,19 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 RESULT_HEADERS = ("status", "videoId", "videoUrl", "thumbnailUrl", "readyAt", "error")
 FAST = ("--yes", "--poll-interval", "0.02", "--rate", "500")
+# The backoff hhbatch chooses itself between retries (0.5 s, 1 s, 2 s ... after a failed upload,
+# poll or connection; 1 s, 2 s ... after a 429 without Retry-After) runs this much faster in
+# these runs: the sandbox fails on purpose, and waiting it out for real was most of those
+# tests' time. A server's Retry-After is still waited out in full. The delays themselves are
+# asserted in tests/test_client.py and tests/test_ratelimit.py, which do not use this.
+BACKOFF_SCALE = 0.05
+
+
+_backoff_delay = retry.backoff_delay
+
+
+def _fast_backoff(*args: Any, **kwargs: Any) -> float:
+    return _backoff_delay(*args, **kwargs) * BACKOFF_SCALE
 
 
 @dataclass
@@ -48,6 +62,7 @@ class Cli:
         self.capsys = capsys
         self.use_key(sandbox.api_key)
         monkeypatch.setenv("HAPPYHORSE_BASE_URL", sandbox.base_url)
+        monkeypatch.setattr(retry, "backoff_delay", _fast_backoff)  # called as retry.<name>
 
     def use_key(self, key: str | None) -> None:
         if key is None:
