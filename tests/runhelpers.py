@@ -227,3 +227,20 @@ def wait_until(predicate: Any, timeout: float, proc: subprocess.Popen | None = N
             return bool(predicate())
         time.sleep(0.01)
     return False
+
+
+def wait_for_creates_to_settle(sandbox: Sandbox, quiet: float = 1.0, timeout: float = 30) -> int:
+    """Wait until the sandbox has seen no new create for ``quiet`` seconds; return the count.
+
+    For tests that stop a run inside a long 429 pause: creates let through before the pause
+    arrive (later on a loaded machine), their answers are recorded, then nothing moves until
+    the pause ends. A fixed short sleep raced with that on a busy machine."""
+    route = "POST /api/v1/videos"
+    sent = sandbox.counters()["requests"].get(route, 0)
+    steady_since = started = time.monotonic()
+    while time.monotonic() - steady_since < quiet and time.monotonic() - started < timeout:
+        time.sleep(0.05)
+        now_sent = sandbox.counters()["requests"].get(route, 0)
+        if now_sent != sent:
+            sent, steady_since = now_sent, time.monotonic()
+    return sent

@@ -29,6 +29,7 @@ from runhelpers import (
     run_command,
     run_to_end,
     start_run,
+    wait_for_creates_to_settle,
     wait_until,
     write_manifest,
 )
@@ -300,7 +301,7 @@ def test_kill_during_a_rate_limit_pause_leaves_rows_submittable(
     sb: Sandbox = sandbox_factory(rate=0.05, burst=3, retry_after=True)
     proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "4")
     assert wait_until(lambda: _creates_refused(sb) >= 1, 30, proc), describe(_finish(proc), sb)
-    time.sleep(0.2)  # answers to requests already sent arrive; then everyone waits out the pause
+    wait_for_creates_to_settle(sb)  # answers to creates already sent are recorded; then the pause
     killed = _kill(proc)
 
     sb.update_config(rate=None)

@@ -32,6 +32,7 @@ from runhelpers import (
     read_results,
     run_to_end,
     start_run,
+    wait_for_creates_to_settle,
     wait_until,
     write_manifest,
 )
@@ -188,15 +189,7 @@ def test_ctrl_c_during_a_rate_limit_pause_sends_nothing_more(
     sb: Sandbox = sandbox_factory(rate=0.05, burst=3, retry_after=True)
     proc = start_run(manifest, sb, "--rate", "100", "--concurrency", "4")
     assert wait_until(lambda: _creates_refused(sb) >= 1, 30, proc), describe(_finish(proc), sb)
-    # Requests already let through arrive (later on a loaded machine); then everyone waits out
-    # the 20 s pause: the count stands still for a whole second well inside it.
-    sent = sb.counters()["requests"]["POST /api/v1/videos"]
-    steady_since = time.monotonic()
-    while time.monotonic() - steady_since < 1.0:
-        time.sleep(0.05)
-        now_sent = sb.counters()["requests"]["POST /api/v1/videos"]
-        if now_sent != sent:
-            sent, steady_since = now_sent, time.monotonic()
+    sent = wait_for_creates_to_settle(sb)  # those let through arrive; then the 20 s pause
     proc.send_signal(signal.SIGINT)
     stopped = _finish(proc)
     diag = describe(stopped, sb)
