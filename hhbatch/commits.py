@@ -81,8 +81,10 @@ class Commits:
     ) -> Any:
         """Make ``fn(*args, **kwargs)`` (a journal method) in the next group; return its result
         once that group is durably committed, or raise its error. ``intent_of``: the row key
-        whose create intent this records (skipped if the caller gives up before it is made)."""
-        self._raise_failure()
+        whose create intent this records (skipped if the caller gives up before it is made).
+
+        A lossy write that failed earlier (:meth:`submit`) never stops this one: an id the
+        server returned must still be recorded; this write fails only by its own error."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         call = j.GroupCall(functools.partial(fn, *args, **kwargs), intent_of)
@@ -91,9 +93,8 @@ class Commits:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Make ``fn(*args, **kwargs)`` in the next group without waiting for it: for writes the
-        next run recovers by itself if they are lost (a poll's news). A failure is raised by the
-        next :meth:`call`, :meth:`submit` or :meth:`close`."""
-        self._raise_failure()
+        next run recovers by itself if they are lost (a poll's news). A failure is kept and
+        raised by :meth:`close`, once every other write is made; it never stops a later write."""
         call = j.GroupCall(functools.partial(fn, *args, **kwargs))
         self._queue(_Write(call, None, asyncio.get_running_loop()))
 
@@ -148,11 +149,15 @@ class Commits:
 
     def _commit(self, group: list[_Write]) -> None:
         try:
-            results = self.journal.commit_group([write.call for write in group])
-        except Exception as err:  # a commit failed: none of the group is done
-            outcome: list[tuple[bool, Any]] = [(False, err)] * len(group)
+            outcome = self.journal.commit_group([write.call for write in group])
+        except Exception:
+            # The group could not be committed (the ledger locked by another process past its
+            # busy timeout, a damaged file, a full disk): none of it is done. Each write is made
+            # again on its own, as before grouping existed: the journal first, so an id the
+            # server returned reaches the journal even when the ledger cannot take it, and each
+            # caller gets its own write's outcome (an intent that fails stops its create).
+            outcome = [self._alone(write.call) for write in group]
         else:
-            outcome = results
             self.groups += 1
         self.writes += len(group)
         for write, (ok, value) in zip(group, outcome, strict=True):
@@ -161,6 +166,13 @@ class Commits:
                     self._failure = value
                 continue
             _call_soon(write.loop, _settle, write.future, ok, value)
+
+    @staticmethod
+    def _alone(call: j.GroupCall) -> tuple[bool, Any]:
+        try:
+            return True, call.fn()
+        except Exception as err:
+            return False, err
 
     def _signal_drained(self) -> None:
         """Called with the lock held when nothing is pending and no group is running."""
