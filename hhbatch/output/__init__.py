@@ -16,8 +16,9 @@ and importing it must not drag openpyxl (and numpy behind it) into ``hhbatch val
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hhbatch.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hhbatch.output.cells import STATUS_FILLS, CellNote, OutputCell, fill_for_status
@@ -41,15 +42,4 @@ __all__ = [
     "fill_for_status",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)
